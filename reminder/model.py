@@ -1,0 +1,277 @@
+"""The nouns of the program as small frozen dataclasses. No I/O, no clock.
+
+Everything downstream of `config` (catalog, planner, render, ledger, channels, dispatch,
+daemon) speaks in these types. Dates are business dates in Asia/Ho_Chi_Minh; instants are
+timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Role(enum.StrEnum):
+    """The part an agency plays in a task."""
+
+    LEAD = "lead"  # chủ trì
+    SUPPORT = "support"  # phối hợp
+
+
+class Frequency(enum.StrEnum):
+    """How a task recurs, once its timing phrase (or structured fields) has been read."""
+
+    YEARLY = "yearly"  # Hằng năm; every `interval` years when interval > 1 (02 năm/lần)
+    QUARTERLY = "quarterly"  # Hằng quý
+    MONTHLY = "monthly"  # Hằng tháng
+    HALF_YEARLY = "half_yearly"  # 6 tháng/lần
+    ONCE = "once"  # Năm 2026, Quý I/2026, Tháng 6/2026
+    TRIGGERED = "triggered"  # Sau khi có hướng dẫn của Trung ương
+    ASSIGNED = "assigned"  # Theo nhiệm vụ được giao
+
+
+class DayOffRule(enum.StrEnum):
+    """Where a deadline that falls on a day off moves to."""
+
+    NEXT = "next"  # Civil Code 2015, art. 148(5): the next working day (default)
+    PREVIOUS = "previous"  # "gửi trước ngày …": the working day before
+    KEEP = "keep"  # leave it on the day off
+
+
+class LeadUnit(enum.StrEnum):
+    """How a lead time is counted."""
+
+    CALENDAR = "calendar"  # ngày
+    WORKING = "working"  # ngày làm việc
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """What a timing phrase means, possibly completed by structured fields in config.
+
+    `period` is set for ONCE: "2026" (a year), "2026-Q1" (a quarter) or "2026-06" (a month).
+    `fixed_due` is a (day, month) given by the phrase itself ("Trước ngày 15/12 hằng năm").
+    """
+
+    frequency: Frequency
+    interval: int = 1
+    anchor_year: int | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+    period: str | None = None
+    fixed_due: tuple[int, int] | None = None
+    phrase: str = ""  # the phrase as written in the appendix
+    reading: str = ""  # how it was read, in plain words, for `reminder explain`
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """One deadline inside each occurrence of a task (e.g. issue the plan; report results).
+
+    Exactly one way of placing the deadline applies, depending on the task's frequency:
+    - `due` (day, month) in the occurrence's year, for yearly / every-N-years / one-off year;
+    - `due_day` (+ `due_month`, 1-based month inside the period, default its last month) for
+      quarterly / half-yearly / monthly / one-off quarter or month; a day past the month's end
+      means the month's last day (31 → 30/4, 29/2 → 28/2 in a common year);
+    - `days_after` the trigger date, for triggered tasks;
+    - `dates`, explicit deadlines, for assigned tasks (or to override any other rule).
+    """
+
+    id: str
+    name: str
+    due: tuple[int, int] | None = None
+    due_day: int | None = None
+    due_month: int | None = None
+    days_after: int | None = None
+    dates: tuple[date, ...] = ()
+    day_off_rule: DayOffRule | None = None  # None: the task's, then the calendar's rule
+    assumed: bool = False  # True: an assumption of ours, for ops to confirm or adjust
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """An agency or a group of agencies, as named in the appendix.
+
+    A group has `members` (ids of agencies or other groups). Any entry may have its own
+    contacts (a group's are a distribution list). `succeeded_by` names the agency that took
+    over after the 2025 mergers: reminders go to the successor, the text keeps the old name.
+    """
+
+    id: str
+    name: str
+    emails: tuple[str, ...] = ()
+    telegram: tuple[str, ...] = ()  # chat ids as strings ("-1001234567890" or "@channel")
+    succeeded_by: str | None = None
+    members: tuple[str, ...] = ()
+    is_group: bool = False
+    short_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadTimes:
+    """The reminder ladder for one role: days before the deadline, and days after it."""
+
+    before: tuple[int, ...]
+    unit: LeadUnit = LeadUnit.CALENDAR
+    overdue: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A row of the appendix, plus what ops configured for it."""
+
+    id: str
+    number: int
+    title: str
+    timing: Recurrence
+    lead: str  # agency id, as written in the appendix
+    support: tuple[str, ...]
+    milestones: tuple[Milestone, ...]
+    trigger_date: date | None = None
+    day_off_rule: DayOffRule | None = None
+    lead_times: dict[Role, LeadTimes] | None = None  # None: the global ladder
+    enabled: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarRules:
+    """The working-day calendar: weekends, public holidays and the ops overlay."""
+
+    timezone: ZoneInfo = VN_TZ
+    weekend: frozenset[int] = frozenset({5, 6})  # date.weekday(): Saturday=5, Sunday=6
+    public_holidays: bool = True  # Vietnamese public holidays from the `holidays` package
+    days_off: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()  # e.g. a Saturday worked in exchange
+    day_off_rule: DayOffRule = DayOffRule.NEXT
+    send_time: time = time(8, 0)
+    office_start: time = time(7, 30)
+    office_end: time = time(17, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInfo:
+    """The plan the appendix belongs to. Number and date may be blank (an unsigned draft)."""
+
+    title: str
+    issuer: str
+    number: str = ""
+    signed_on: date | None = None
+    sender: str = ""  # the office that sends the reminders, for the letter's closing
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One instance of a task: a year, a quarter, a month, a trigger or an assignment."""
+
+    task_id: str
+    label: str  # "2026", "2026-Q1", "2026-H2", "2026-06", "trigger-2027-01-15", "2027-03-15"
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A milestone of an occurrence, with its date after the day-off rule, and why."""
+
+    task_id: str
+    occurrence: str
+    milestone_id: str
+    nominal: date  # the date the rule gives
+    due: date  # after moving off a day off
+    reasons: tuple[str, ...] = ()  # e.g. "15/02/2026 is Tết Nguyên Đán → next working day"
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One message to one address about one deadline at one rung of the ladder.
+
+    `key` is stable across runs: task|occurrence|milestone|lead|agency|channel|address.
+    `lead_days` > 0 before the deadline, 0 on the day, < 0 after it (overdue).
+    `agency` is who receives it (the successor, if any); `named_as` is the agency as the
+    appendix names it, which differs when a successor or a group stands in.
+    """
+
+    key: str
+    task_id: str
+    occurrence: str
+    milestone_id: str
+    deadline: date
+    send_at: datetime
+    lead_days: int
+    lead_unit: LeadUnit
+    agency: str
+    named_as: str
+    role: Role
+    channel: str  # "email" | "telegram"
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A rendered message, ready for a channel. Channels send it and nothing else."""
+
+    channel: str  # "email" | "telegram"
+    address: str
+    subject: str
+    text: str
+    html: str | None = None  # email HTML part; for Telegram, `text` is already HTML
+    message_id: str | None = None  # RFC 5322 Message-ID (email), derived from the keys
+    keys: tuple[str, ...] = ()  # the reminder keys this message carries (a digest: several)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """How to reach the SMTP server. `password` is the resolved secret, never printed."""
+
+    host: str
+    port: int
+    security: str  # "starttls" | "tls" (implicit, port 465) | "plain"
+    sender: str  # From: "Văn phòng UBND tỉnh <nhachan@example.gov.vn>"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    reply_to: str | None = None
+    timeout: float = 30.0
+    ca_file: Path | None = None  # extra CA to trust; certificates are always verified
+    local_hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    """How to reach the Bot API. `token` is the resolved secret, never printed."""
+
+    token: str = field(repr=False)
+    base_url: str | None = None  # None: api.telegram.org; tests point it at 127.0.0.1
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    """The folder that receives messages instead of a real server (the shipped default)."""
+
+    directory: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Everything the planner and the messages need, validated and cross-checked."""
+
+    plan: PlanInfo
+    tasks: tuple[Task, ...]
+    agencies: dict[str, Agency]
+    calendar: CalendarRules
+    lead_times: dict[Role, LeadTimes]
+    source: Path | None = None
+
+    def task(self, task_id: str) -> Task:
+        """The task with this id or number (as text); KeyError if none."""
+        for t in self.tasks:
+            if task_id in (t.id, str(t.number)):
+                return t
+        raise KeyError(task_id)
