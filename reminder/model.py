@@ -256,6 +256,7 @@ class OutboxSettings:
     """The folder that receives messages instead of a real server (the shipped default)."""
 
     directory: Path
+    email_sender: str = "Nhắc hạn <nhachan@localhost>"  # From: of the .eml files written
 
 
 @dataclass(frozen=True, slots=True)
