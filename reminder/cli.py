@@ -1,0 +1,197 @@
+"""The `reminder` command: argument parsing and exit codes. Commands live elsewhere.
+
+Exit codes follow sysexits: 0 ok, 64 bad usage, 65 bad data on the command line,
+69 a service unavailable, 70 an internal error, 75 a temporary failure, 78 bad
+configuration. Heavy libraries (the database, Telegram) are imported only by the
+commands that need them, so `check` and `upcoming` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import NoReturn
+
+EX_OK = 0
+EX_USAGE = 64
+EX_DATAERR = 65
+EX_UNAVAILABLE = 69
+EX_SOFTWARE = 70
+EX_TEMPFAIL = 75
+EX_CONFIG = 78
+
+
+class UsageError(Exception):
+    """A mistake on the command line; exit 64 (or `code`) with one line."""
+
+    def __init__(self, message: str, code: int = EX_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="reminder",
+        description="Nhắc hạn: deadline reminders for the tasks of a provincial plan.",
+    )
+    p.add_argument(
+        "--config",
+        default=os.environ.get("REMINDER_CONFIG", "config.toml"),
+        help="the configuration file (default: $REMINDER_CONFIG or ./config.toml)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=os.environ.get("REMINDER_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging detail (default INFO)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser(
+        "check", help="validate the configuration and templates; summarise what it plans"
+    )
+
+    up = sub.add_parser("upcoming", help="the reminders due in the next days: when, to whom, why")
+    _now_arg(up)
+    up.add_argument(
+        "--days", type=_positive_int, default=30, help="how many days ahead (default 30)"
+    )
+    up.add_argument("--agency", help="only reminders to this agency id (or sent on its behalf)")
+    up.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+
+    ex = sub.add_parser(
+        "explain", help="one task's occurrences, deadlines, reasons and reminder ladder"
+    )
+    ex.add_argument("task", help="task id or number (e.g. nv09 or 9)")
+    _now_arg(ex)
+    ex.add_argument(
+        "--years", type=_positive_int, default=2, help="how many years ahead (default 2)"
+    )
+
+    run = sub.add_parser("run", help="run the daemon; with --once, send what is due and exit")
+    run.add_argument(
+        "--once", action="store_true", help="send what is due at --now (or now), then exit"
+    )
+    _now_arg(run)
+
+    pv = sub.add_parser("preview", help="print the message a task's next reminder would send")
+    pv.add_argument("task", help="task id or number")
+    pv.add_argument("--agency", help="the receiving agency id (default: the first recipient)")
+    pv.add_argument("--channel", choices=["email", "telegram"], help="which channel's message")
+    _now_arg(pv)
+
+    st = sub.add_parser("send-test", help="send a test message, to check credentials and addresses")
+    st.add_argument("channel", choices=["email", "telegram"])
+    st.add_argument("address", help="an e-mail address or a Telegram chat id")
+
+    hi = sub.add_parser("history", help="what was sent, failed, missed or is pending")
+    hi.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    hi.add_argument("--limit", type=_positive_int, default=100, help="how many rows (default 100)")
+    hi.add_argument(
+        "--status",
+        choices=["sending", "sent", "failed", "gave_up", "missed"],
+        help="only this status",
+    )
+    hi.add_argument("--task", help="only this task id or number")
+
+    dn = sub.add_parser(
+        "done", help="record an occurrence (or one milestone) as done: no more reminders for it"
+    )
+    dn.add_argument("task", help="task id or number")
+    dn.add_argument(
+        "occurrence", help="the occurrence label, e.g. 2026 (see `upcoming` or `explain`)"
+    )
+    dn.add_argument("--milestone", help="only this milestone id")
+    dn.add_argument("--note", default="", help="a note kept with the record")
+
+    sub.add_parser(
+        "telegram-chats", help="list the chats that wrote to the bot or added it (for chat ids)"
+    )
+    return p
+
+
+def _now_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--now",
+        type=_parse_now,
+        default=None,
+        help="pretend it is this instant (ISO 8601, e.g. 2026-11-26T09:00:00+07:00; "
+        "without an offset, Asia/Ho_Chi_Minh)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
+    return value
+
+
+def _parse_now(text: str) -> datetime:
+    from reminder.model import VN_TZ
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 instant such as 2026-11-26T09:00:00+07:00, got {text!r}"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=VN_TZ)
+
+
+def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from reminder import commands
+
+    return {
+        "check": commands.check,
+        "upcoming": commands.upcoming,
+        "explain": commands.explain,
+        "run": commands.run,
+        "preview": commands.preview,
+        "send-test": commands.send_test,
+        "history": commands.history,
+        "done": commands.done,
+        "telegram-chats": commands.telegram_chats,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `reminder` console script and `python -m reminder`."""
+    args = _parser().parse_args(argv)
+    from reminder.config import ConfigError
+
+    try:
+        return _commands()[args.command](args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{args.config}: {len(exc.problems)} error(s); nothing was changed.", file=sys.stderr)
+        return EX_CONFIG
+    except UsageError as exc:
+        print(f"reminder {args.command}: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EX_OK
+    except Exception as exc:
+        if args.log_level == "DEBUG":
+            raise
+        print(
+            f"reminder {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(run with --log-level DEBUG for details)",
+            file=sys.stderr,
+        )
+        return EX_SOFTWARE

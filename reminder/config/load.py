@@ -1,0 +1,362 @@
+"""Load config.toml: read, parse, validate the shape, cross-check, build the model.
+
+`load(path)` returns Settings or raises ConfigError holding every problem found (one line
+each: file, line, key path, what was expected). Warnings (unreachable recipients,
+assumed dates) ride along in Settings.warnings.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from reminder.config import schema
+from reminder.config.crosscheck import crosscheck
+from reminder.config.locate import key_lines, line_of
+from reminder.config.problems import Collector, ConfigError, Problem
+from reminder.config.validate import schema_problems
+from reminder.model import (
+    Agency,
+    CalendarRules,
+    Catalog,
+    DayOffRule,
+    LeadTimes,
+    LeadUnit,
+    Milestone,
+    OutboxSettings,
+    PlanInfo,
+    Recurrence,
+    Role,
+    SmtpSettings,
+    Task,
+    TelegramSettings,
+)
+from reminder.recipients import unreachable
+from reminder.secrets import SecretError, read_secret
+
+_WEEKDAY = {name: i for i, name in enumerate(schema.WEEKDAYS)}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How dispatch retries transient failures."""
+
+    max_attempts: int
+    initial: timedelta
+    maximum: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the program needs, checked. Secrets are resolved, never printed."""
+
+    source: Path
+    catalog: Catalog
+    database_url: str
+    outbox: OutboxSettings
+    email_transport: str  # "outbox" | "smtp" | "off"
+    telegram_transport: str  # "outbox" | "bot" | "off"
+    smtp: SmtpSettings | None
+    telegram: TelegramSettings | None
+    templates_dir: Path | None
+    catch_up: timedelta
+    retry: RetryPolicy
+    lease: timedelta
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels that deliver (not "off"), in a fixed order."""
+        on = (("email", self.email_transport), ("telegram", self.telegram_transport))
+        return tuple(name for name, transport in on if transport != "off")
+
+
+def load(path: Path | str) -> Settings:
+    """Read and check the configuration at `path`; raise ConfigError listing every problem."""
+    file = Path(path)
+    text = _read(file)
+    data = _parse(file, text)
+    out = Collector(file, key_lines(text), data)
+    try:
+        cfg = schema.Config.model_validate(data)
+    except ValidationError as exc:
+        schema_problems(exc, out)
+        raise ConfigError(out.errors) from None
+    recurrences = crosscheck(cfg, out)
+    settings = None if out.errors else _build(cfg, recurrences, file, out)
+    if out.errors or settings is None:
+        raise ConfigError(out.errors)
+    _warn(cfg, settings, out)
+    return _with_warnings(settings, out.warnings)
+
+
+def _read(file: Path) -> str:
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(file, None, "", f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [Problem(file, line, "", "not valid UTF-8 text (save the file as UTF-8)")]
+        ) from None
+    return unicodedata.normalize("NFC", text.removeprefix("\ufeff"))
+
+
+def _parse(file: Path, text: str) -> dict[str, object]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
+        col = f" (column {m.group(2)})" if m else " (at the end of the file)"
+        raise ConfigError([Problem(file, line, "", f"TOML syntax error: {reason}{col}")]) from None
+
+
+def _build(
+    cfg: schema.Config, recurrences: dict[str, Recurrence], file: Path, out: Collector
+) -> Settings | None:
+    base = file.resolve().parent
+    smtp = _smtp(cfg, base, out)
+    telegram = _telegram(cfg, out)
+    if out.errors:
+        return None
+    catalog = Catalog(
+        plan=PlanInfo(
+            cfg.plan.title, cfg.plan.issuer, cfg.plan.number, cfg.plan.signed_on, cfg.plan.sender
+        ),
+        tasks=tuple(_task(t, recurrences[t.id]) for t in cfg.tasks),
+        agencies=_agencies(cfg),
+        calendar=_calendar(cfg.calendar),
+        lead_times={
+            Role.LEAD: _ladder(cfg.reminders.lead),
+            Role.SUPPORT: _ladder(cfg.reminders.support),
+        },
+        source=file,
+    )
+    d = cfg.delivery
+    sender = (
+        smtp.sender if smtp else (cfg.channels.email.smtp.from_ if cfg.channels.email.smtp else "")
+    )
+    return Settings(
+        source=file,
+        catalog=catalog,
+        database_url=_db_url(cfg.database.url, base),
+        outbox=OutboxSettings(base / cfg.outbox.dir, sender or "Nhắc hạn <nhachan@localhost>"),
+        email_transport=cfg.channels.email.transport,
+        telegram_transport=cfg.channels.telegram.transport,
+        smtp=smtp,
+        telegram=telegram,
+        templates_dir=(base / cfg.templates.dir) if cfg.templates.dir else None,
+        catch_up=timedelta(hours=d.catch_up_hours),
+        retry=RetryPolicy(
+            d.max_attempts,
+            timedelta(seconds=d.retry_initial_seconds),
+            timedelta(seconds=d.retry_max_seconds),
+        ),
+        lease=timedelta(minutes=d.lease_minutes),
+    )
+
+
+def _db_url(url: str, base: Path) -> str:
+    """A relative SQLite path is taken relative to the config file's folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(base / url[len(prefix) :])
+    return url
+
+
+def _secret(
+    out: Collector,
+    path: tuple[str, ...],
+    what: str,
+    env: str | None,
+    file: str | None,
+    credential: str | None,
+) -> str | None:
+    try:
+        value = read_secret(env=env, file=file, credential=credential)
+    except SecretError as exc:
+        out.error(path, str(exc))
+        return None
+    if not value:
+        sources = [
+            f"systemd credential {credential!r}" if credential else "",
+            f"${env}" if env else "",
+            file or "",
+        ]
+        out.error(path, f"no {what} found (looked in: {', '.join(s for s in sources if s)})")
+    return value
+
+
+def _smtp(cfg: schema.Config, base: Path, out: Collector) -> SmtpSettings | None:
+    email = cfg.channels.email
+    if email.transport != "smtp":
+        return None
+    s = email.smtp
+    if s is None:
+        out.error(
+            ("channels", "email"),
+            'transport = "smtp" needs a [channels.email.smtp] table (host, port, security, from)',
+        )
+        return None
+    password = None
+    if s.username:
+        password = _secret(
+            out,
+            ("channels", "email", "smtp", "username"),
+            "SMTP password",
+            s.password_env,
+            s.password_file,
+            s.credential,
+        )
+    ca = (base / s.ca_file) if s.ca_file else None
+    if ca is not None and not ca.is_file():
+        out.error(("channels", "email", "smtp", "ca_file"), f"no such file: {ca}")
+    return SmtpSettings(
+        s.host, s.port, s.security, s.from_, s.username, password, s.reply_to, s.timeout_seconds, ca
+    )
+
+
+def _telegram(cfg: schema.Config, out: Collector) -> TelegramSettings | None:
+    tg = cfg.channels.telegram
+    if tg.transport != "bot":
+        return None
+    bot = tg.bot or schema.Bot()
+    token = _secret(
+        out,
+        ("channels", "telegram", "transport"),
+        "Telegram bot token",
+        bot.token_env,
+        bot.token_file,
+        bot.credential,
+    )
+    return TelegramSettings(token or "", bot.base_url, bot.timeout_seconds) if token else None
+
+
+def _agencies(cfg: schema.Config) -> dict[str, Agency]:
+    out: dict[str, Agency] = {}
+    for entry in [*cfg.agencies, *cfg.groups]:
+        is_group = isinstance(entry, schema.Group)
+        out[entry.id] = Agency(
+            id=entry.id,
+            name=entry.name,
+            emails=tuple(entry.email),
+            telegram=tuple(entry.telegram),
+            succeeded_by=entry.succeeded_by,
+            members=tuple(entry.members) if isinstance(entry, schema.Group) else (),
+            is_group=is_group,
+            short_name=entry.short_name,
+        )
+    return out
+
+
+def _calendar(c: schema.Calendar) -> CalendarRules:
+    return CalendarRules(
+        timezone=ZoneInfo(c.timezone),
+        weekend=frozenset(_WEEKDAY[d] for d in c.weekend),
+        public_holidays=c.public_holidays,
+        days_off=frozenset(c.days_off),
+        working_days=frozenset(c.working_days),
+        day_off_rule=DayOffRule(c.deadline_on_day_off),
+        send_time=schema.hhmm(c.send_time),
+        office_start=schema.hhmm(c.office_hours[0]),
+        office_end=schema.hhmm(c.office_hours[1]),
+    )
+
+
+def _ladder(ladder: schema.Ladder) -> LeadTimes:
+    return LeadTimes(
+        before=tuple(sorted(set(ladder.before), reverse=True)),
+        unit=LeadUnit(ladder.unit),
+        overdue=tuple(sorted(set(ladder.overdue))),
+    )
+
+
+def _task(t: schema.Task, rec: Recurrence) -> Task:
+    ladders = None
+    if t.reminders and (t.reminders.lead or t.reminders.support):
+        ladders = {}
+        if t.reminders.lead:
+            ladders[Role.LEAD] = _ladder(t.reminders.lead)
+        if t.reminders.support:
+            ladders[Role.SUPPORT] = _ladder(t.reminders.support)
+    return Task(
+        id=t.id,
+        number=t.number,
+        title=t.title,
+        timing=rec,
+        lead=t.lead,
+        support=tuple(t.support),
+        milestones=tuple(_milestone(m) for m in t.milestones),
+        trigger_date=t.trigger_date,
+        day_off_rule=DayOffRule(t.deadline_on_day_off) if t.deadline_on_day_off else None,
+        lead_times=ladders,
+        enabled=t.enabled,
+        note=t.note,
+    )
+
+
+def _milestone(m: schema.Milestone) -> Milestone:
+    return Milestone(
+        id=m.id,
+        name=m.name,
+        due=schema.day_month(m.due) if m.due else None,
+        due_day=m.due_day,
+        due_month=m.due_month,
+        days_after=m.days_after,
+        dates=tuple(sorted(m.dates or ())),
+        day_off_rule=DayOffRule(m.deadline_on_day_off) if m.deadline_on_day_off else None,
+        assumed=m.assumed,
+    )
+
+
+def _warn(cfg: schema.Config, settings: Settings, out: Collector) -> None:
+    """Unreachable recipients and assumed dates: the file works, but ops should look."""
+    index = {("agencies", a.id): i for i, a in enumerate(cfg.agencies)}
+    index |= {("groups", g.id): i for i, g in enumerate(cfg.groups)}
+    agencies = settings.catalog.agencies
+    for agency_id in unreachable(agencies, settings.channels):
+        table = "groups" if agencies[agency_id].is_group else "agencies"
+        out.warn(
+            (table, index[(table, agency_id)]),
+            f"{agencies[agency_id].name!r} reaches nobody: give it email/telegram contacts or members",
+        )
+    assumed = [
+        f"{t.id}/{m.id}:{line_of(('tasks', i, 'milestones', j), out.lines)}"
+        for i, t in enumerate(cfg.tasks)
+        for j, m in enumerate(t.milestones)
+        if m.assumed
+    ]
+    assumed += [
+        f"{t.id}:{line_of(('tasks', i), out.lines)}" for i, t in enumerate(cfg.tasks) if t.assumed
+    ]
+    if assumed:
+        out.warnings.append(
+            Problem(
+                out.file,
+                None,
+                "assumed",
+                f"{len(assumed)} dates or timings are assumptions to confirm "
+                f"(then remove `assumed = true`): {', '.join(assumed)}",
+            )
+        )
+
+
+def _with_warnings(settings: Settings, warnings: list[Problem]) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, warnings=tuple(warnings))

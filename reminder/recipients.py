@@ -1,0 +1,96 @@
+"""Who receives a task's reminders: successors followed, groups expanded, addresses deduplicated.
+
+Pure functions over the agency directory. An agency named in a task keeps its name (the
+appendix is the record) but is reached through its current successor (`succeeded_by`,
+followed to the end). A group reaches its own contacts (a distribution list) and each of
+its members, recursively. Each (channel, address) receives a task's reminder once, in the
+first role that reaches it: the lead first, then the supporting agencies in their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reminder.model import Agency, Role, Task
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One address that receives a task's reminders, and how it was reached."""
+
+    agency: str  # the agency that receives (a successor, a group member, or as named)
+    named_as: str  # the agency or group as the task names it
+    role: Role
+    channel: str
+    address: str
+    via: tuple[str, ...]  # named_as → successors / group members → agency
+
+
+def successor(agency_id: str, agencies: Mapping[str, Agency]) -> tuple[str, ...]:
+    """The chain from `agency_id` to its current successor (itself when it has none)."""
+    chain = [agency_id]
+    while (nxt := agencies[chain[-1]].succeeded_by) and nxt not in chain:
+        chain.append(nxt)
+    return tuple(chain)
+
+
+def reach(
+    agency_id: str, agencies: Mapping[str, Agency], channels: Iterable[str]
+) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """Every (agency, channel, address, via) that `agency_id` reaches, in a stable order."""
+    wanted = tuple(channels)
+    found: list[tuple[str, str, str, tuple[str, ...]]] = []
+    _walk(agency_id, agencies, wanted, (), set(), found)
+    return found
+
+
+def _walk(
+    agency_id: str,
+    agencies: Mapping[str, Agency],
+    channels: tuple[str, ...],
+    trail: tuple[str, ...],
+    seen: set[str],
+    found: list[tuple[str, str, str, tuple[str, ...]]],
+) -> None:
+    chain = successor(agency_id, agencies)
+    current = agencies[chain[-1]]
+    if current.id in seen:
+        return
+    seen.add(current.id)
+    via = (*trail, *chain)
+    for channel in channels:
+        for address in _contacts(current, channel):
+            found.append((current.id, channel, address, via))
+    for member in current.members:
+        _walk(member, agencies, channels, via, seen, found)
+
+
+def _contacts(agency: Agency, channel: str) -> tuple[str, ...]:
+    if channel == "email":
+        return agency.emails
+    if channel == "telegram":
+        return agency.telegram
+    return ()
+
+
+def task_recipients(
+    task: Task, agencies: Mapping[str, Agency], channels: Iterable[str]
+) -> list[Recipient]:
+    """The task's recipients, lead first, each (channel, address) once."""
+    wanted = tuple(channels)
+    named = [(task.lead, Role.LEAD)] + [(s, Role.SUPPORT) for s in task.support]
+    seen: set[tuple[str, str]] = set()
+    out: list[Recipient] = []
+    for named_as, role in named:
+        for agency, channel, address, via in reach(named_as, agencies, wanted):
+            if (channel, address) not in seen:
+                seen.add((channel, address))
+                out.append(Recipient(agency, named_as, role, channel, address, via))
+    return out
+
+
+def unreachable(agencies: Mapping[str, Agency], channels: Iterable[str]) -> list[str]:
+    """Ids of directory entries that reach no address on the enabled channels."""
+    wanted = tuple(channels)
+    return [a for a in agencies if not reach(a, agencies, wanted)]

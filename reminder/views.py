@@ -1,0 +1,176 @@
+"""What ops read on the terminal: tables, JSON and explanations. Pure formatting.
+
+These functions take plans and settings and return text; they print nothing and read
+no clock, so they are easy to test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from reminder.model import Catalog, Frequency, Reminder, Role, Task
+from reminder.occurrences import deadlines
+from reminder.planner import ladder_for, rungs
+from reminder.recipients import task_recipients
+from reminder.workdays import WorkCalendar
+
+ROLE_VI = {Role.LEAD: "chủ trì", Role.SUPPORT: "phối hợp"}
+WEEKDAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def day(d: date) -> str:
+    """'Tue 15/12/2026'."""
+    return f"{WEEKDAY[d.weekday()]} {d:%d/%m/%Y}"
+
+
+def reminder_json(r: Reminder) -> dict[str, object]:
+    """The JSON form of one reminder (`reminder upcoming --json`)."""
+    return {
+        "task": r.task_id,
+        "occurrence": r.occurrence,
+        "milestone": r.milestone_id,
+        "deadline": r.deadline.isoformat(),
+        "send_at": r.send_at.isoformat(),
+        "lead_days": r.lead_days,
+        "lead_unit": r.lead_unit.value,
+        "agency": r.agency,
+        "named_as": r.named_as,
+        "role": r.role.value,
+        "channel": r.channel,
+        "address": r.address,
+        "key": r.key,
+    }
+
+
+def upcoming_json(reminders: Sequence[Reminder]) -> str:
+    return json.dumps([reminder_json(r) for r in reminders], ensure_ascii=False, indent=2)
+
+
+def upcoming_table(
+    catalog: Catalog, reminders: Sequence[Reminder], since: datetime, until: datetime
+) -> str:
+    """A readable table, one line per reminder, grouped by send day."""
+    head = f"Reminders from {since:%d/%m/%Y %H:%M} to {until:%d/%m/%Y %H:%M} ({since:%Z}): {len(reminders)}"
+    if not reminders:
+        return head + "\n(nothing to send in this window)"
+    lines = [head]
+    current: date | None = None
+    order = {t.id: t.number for t in catalog.tasks}
+    ordered = sorted(
+        reminders, key=lambda r: (r.send_at, order[r.task_id], r.role != Role.LEAD, r.key)
+    )
+    for r in ordered:
+        local = r.send_at.astimezone(catalog.calendar.timezone)
+        if local.date() != current:
+            current = local.date()
+            lines.append(f"\n{day(current)} {local:%H:%M}")
+        task = catalog.task(r.task_id)
+        milestone = (
+            next(m for m in task.milestones if m.id == r.milestone_id) if task.milestones else None
+        )
+        what = f"#{task.number} {r.occurrence} {milestone.name if milestone else r.milestone_id}"
+        lines.append(
+            f"  {_lead(r):>13}  deadline {r.deadline:%d/%m/%Y}  {what[:60]}\n"
+            f"  {'':>13}  → {ROLE_VI[r.role]:<8} {_agency_label(catalog, r)}  [{r.channel}] {r.address}"
+        )
+    return "\n".join(lines)
+
+
+def _lead(r: Reminder) -> str:
+    unit = "working day" if r.lead_unit.value == "working" else "day"
+    if r.lead_days == 0:
+        return "on the day"
+    n = abs(r.lead_days)
+    plural = "s" if n != 1 else ""
+    return f"{n} {unit}{plural} {'before' if r.lead_days > 0 else 'late'}"
+
+
+def _agency_label(catalog: Catalog, r: Reminder) -> str:
+    agency = catalog.agencies[r.agency]
+    if r.named_as == r.agency:
+        return agency.name
+    named = catalog.agencies[r.named_as]
+    return f"{agency.name} (for “{named.name}”)"
+
+
+def explain(
+    catalog: Catalog, task: Task, now: datetime, years: int, channels: Sequence[str]
+) -> str:
+    """Why the task's deadlines and reminders are what they are, for the next `years`."""
+    cal = WorkCalendar(catalog.calendar)
+    rec = task.timing
+    out = [
+        f"Task {task.number} ({task.id}): {task.title}",
+        f"  timing: “{rec.phrase}” → {rec.reading}",
+    ]
+    if not task.enabled:
+        out.append("  DISABLED in config (enabled = false): no reminders are sent")
+    out += _explain_recipients(catalog, task, channels)
+    first = now.astimezone(catalog.calendar.timezone).date()
+    last = first + timedelta(days=366 * years)
+    found = deadlines(task, cal, first, last, catalog.calendar.day_off_rule)
+    out.append(f"\n  Deadlines from {day(first)} to {day(last)}:")
+    if not found:
+        out.append("    none — " + _why_none(task))
+    ladders = {role: ladder_for(catalog, task, role) for role in Role}
+    milestones = {m.id: m for m in task.milestones}
+    for d in found:
+        m = milestones.get(d.milestone_id)
+        name = m.name if m else d.milestone_id
+        assumed = "  [ASSUMED date: confirm in config.toml]" if m and m.assumed else ""
+        out.append(f"    {d.occurrence} / {d.milestone_id}: {name}")
+        moved = f" (rule gives {day(d.nominal)})" if d.nominal != d.due else ""
+        out.append(f"      deadline {day(d.due)}{moved}{assumed}")
+        out += [f"      why: {reason}" for reason in d.reasons]
+        for role, ladder in ladders.items():
+            steps = ", ".join(f"{r.tag} {s:%d/%m %H:%M}" for r, s in rungs(d.due, ladder, cal))
+            out.append(f"      {ROLE_VI[role]} reminders: {steps or 'none'}")
+    return "\n".join(out)
+
+
+def _explain_recipients(catalog: Catalog, task: Task, channels: Sequence[str]) -> list[str]:
+    lines = []
+    recipients = task_recipients(task, catalog.agencies, channels)
+    for named_as, role in [(task.lead, Role.LEAD)] + [(s, Role.SUPPORT) for s in task.support]:
+        named = catalog.agencies[named_as]
+        reached = [r for r in recipients if r.named_as == named_as]
+        lines.append(
+            f"  {ROLE_VI[role]}: {named.name}"
+            + ("" if reached else "  — reaches nobody (no contacts)")
+        )
+        for r in reached:
+            path = " → ".join(catalog.agencies[a].name for a in r.via) if len(r.via) > 1 else ""
+            via = f"  via {path}" if path else ""
+            lines.append(f"      [{r.channel}] {r.address}{via}")
+    return lines
+
+
+def _why_none(task: Task) -> str:
+    freq = task.timing.frequency
+    if freq == Frequency.TRIGGERED and task.trigger_date is None:
+        return "waiting for the event: set trigger_date in config.toml when it happens"
+    if freq == Frequency.ASSIGNED and not any(m.dates for m in task.milestones):
+        return "waiting for the assignment: add dates = [...] to its milestones in config.toml"
+    return "no deadline falls in this window (see timing and start/end years)"
+
+
+def next_deadlines(catalog: Catalog, now: datetime, cal: WorkCalendar) -> list[str]:
+    """One line per task: its next deadline, or why it has none (for `reminder check`)."""
+    first = now.astimezone(catalog.calendar.timezone).date()
+    last = first + timedelta(days=3 * 366)
+    lines = []
+    for task in catalog.tasks:
+        found = deadlines(task, cal, first, last, catalog.calendar.day_off_rule)
+        if not task.enabled:
+            what = "disabled"
+        elif found:
+            d = found[0]
+            milestone = next((m for m in task.milestones if m.id == d.milestone_id), None)
+            assumed = " (assumed)" if milestone and milestone.assumed else ""
+            what = f"{day(d.due)}  {d.occurrence} {d.milestone_id}{assumed}"
+        else:
+            what = _why_none(task)
+        lines.append(f"  {task.number:>3} {task.id:<8} {what}")
+    return lines
