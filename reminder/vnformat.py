@@ -1,0 +1,64 @@
+"""Vietnamese formatting of dates, weekdays, numbers and countdowns. Pure functions, NFC out.
+
+Dates follow the administrative style of Nghị định 30/2020/NĐ-CP (Phụ lục I): in prose a
+day below 10 and the months 1 and 2 take a leading zero ("ngày 05 tháng 01 năm 2026",
+"ngày 08 tháng 3 năm 2021"); in tables dates read dd/mm/yyyy ("15/12/2026"). Numbers group
+thousands with a dot and use a comma for decimals ("1.234", "1.234,5").
+
+These are registered as Jinja2 filters by `reminder.render` (same names).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+__all__ = ["countdown", "days_left", "nfc", "ngay", "ngay_dai", "so", "thu"]
+
+_WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode normalisation form C (what Vietnamese text must be on the wire)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def ngay_dai(d: date) -> str:
+    """The date in prose: "ngày 08 tháng 3 năm 2021", "ngày 05 tháng 01 năm 2026"."""
+    month = f"{d.month:02d}" if d.month <= 2 else str(d.month)
+    return nfc(f"ngày {d.day:02d} tháng {month} năm {d.year}")
+
+
+def ngay(d: date) -> str:
+    """The date as in a table: "15/12/2026", "05/01/2026"."""
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def thu(d: date) -> str:
+    """The day of the week: "Thứ Hai" … "Thứ Bảy", "Chủ nhật"."""
+    return nfc(_WEEKDAYS[d.weekday()])
+
+
+def so(n: int | float, decimals: int = 0) -> str:
+    """A number with dot thousands and comma decimals: so(1234) == "1.234",
+    so(1234.5, 1) == "1.234,5", so(-1000000) == "-1.000.000"."""
+    if isinstance(n, bool) or not isinstance(n, int | float):
+        raise TypeError(f"so() needs a number, got {type(n).__name__}")
+    text = f"{n:,d}" if isinstance(n, int) and decimals == 0 else f"{n:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def days_left(deadline: date, today: date) -> int:
+    """Calendar days from `today` to `deadline`: > 0 before, 0 on the day, < 0 overdue."""
+    return (deadline - today).days
+
+
+def countdown(deadline: date, today: date) -> str:
+    """Days left in words, counted from `today`: "còn 7 ngày", "hôm nay là hạn cuối",
+    "đã quá hạn 3 ngày"."""
+    n = days_left(deadline, today)
+    if n > 0:
+        return nfc(f"còn {so(n)} ngày")
+    if n == 0:
+        return nfc("hôm nay là hạn cuối")
+    return nfc(f"đã quá hạn {so(-n)} ngày")
