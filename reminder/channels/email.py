@@ -1,0 +1,250 @@
+"""Email over SMTP (aiosmtplib): one connection per batch, errors mapped to ChannelError.
+
+`build_email` turns a rendered `Message` into an RFC 5322 message; the outbox uses it too, so
+an `.eml` file is exactly what would have gone over the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.policy
+import logging
+import ssl
+import unicodedata
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formatdate, make_msgid, parseaddr
+
+import aiosmtplib
+
+from reminder.channels.base import ChannelError, Receipt
+from reminder.model import Message, SmtpSettings
+
+log = logging.getLogger(__name__)
+
+# Headers build_email sets itself; message.headers may not replace these.
+_RESERVED = frozenset({"mime-version", "content-type", "content-transfer-encoding"})
+
+
+def _one_line(value: str) -> str:
+    """NFC, with line breaks (header injection) folded into single spaces."""
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def build_email(
+    message: Message, sender: str, reply_to: str | None, now: datetime | None = None
+) -> EmailMessage:
+    """The email for `message`: UTF-8, multipart/alternative when it has an HTML part.
+
+    Subject, From and To are RFC 2047-encoded when flattened (SMTPUTF8 is not assumed).
+    Text is NFC-normalised. Date is `now` (timezone-aware) or the current time. Message-ID is
+    `message.message_id` (one is made up if it is missing). `message.headers` are added last
+    and replace a header of the same name, except the MIME structure headers.
+    Built with email.policy.default; flatten it with email.policy.SMTP (CRLF), as aiosmtplib
+    and the outbox do. Raises ValueError for a naive `now` or a header that cannot be set.
+    """
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("build_email needs a timezone-aware `now`")
+    msg = EmailMessage(policy=email.policy.default)  # flatten with email.policy.SMTP
+    msg["Subject"] = _one_line(message.subject)
+    msg["From"] = _one_line(sender)
+    msg["To"] = _one_line(message.address)
+    msg["Date"] = format_datetime(now) if now is not None else formatdate(localtime=True)
+    msg["Message-ID"] = _message_id(message.message_id, sender)
+    if reply_to:
+        msg["Reply-To"] = _one_line(reply_to)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office loops
+    for name, value in message.headers.items():
+        if name.lower() in _RESERVED:
+            raise ValueError(f"header {name!r} is set by build_email")
+        del msg[name]
+        msg[name] = _one_line(value)
+
+    msg.set_content(unicodedata.normalize("NFC", message.text), charset="utf-8")
+    if message.html:
+        msg.add_alternative(unicodedata.normalize("NFC", message.html), subtype="html")
+        for part in msg.iter_parts():
+            del part["MIME-Version"]  # add_alternative copies it into the parts
+    return msg
+
+
+def _message_id(message_id: str | None, sender: str) -> str:
+    if not message_id:
+        domain = parseaddr(sender)[1].rpartition("@")[2] or None
+        return make_msgid(domain=domain)
+    message_id = message_id.strip()
+    return message_id if message_id.startswith("<") else f"<{message_id}>"
+
+
+def _is_permanent_code(code: int) -> bool:
+    return 500 <= code <= 599
+
+
+class EmailChannel:
+    """Sends `Message`s over one SMTP connection per batch.
+
+    Security from `settings.security`: "plain", "starttls" (required, not opportunistic) or
+    "tls" (implicit). Certificates are always verified; `settings.ca_file` adds a CA to the
+    system ones. A dropped connection is re-opened once per message.
+    """
+
+    name = "email"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        if settings.security not in ("plain", "starttls", "tls"):
+            raise ValueError(f"unknown SMTP security {settings.security!r}")
+        self._settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+        self._where = f"{settings.host}:{settings.port}"
+
+    def __repr__(self) -> str:
+        return f"EmailChannel({self._where}, security={self._settings.security})"
+
+    async def open(self) -> None:
+        """Connect and log in (when a username is set)."""
+        async with self._lock:
+            await self._connect()
+
+    async def send(self, message: Message) -> Receipt:
+        """Send one message on the open connection (connecting first if needed)."""
+        s = self._settings
+        try:
+            msg = build_email(message, s.sender, s.reply_to)
+        except (ValueError, TypeError) as exc:
+            raise ChannelError(
+                f"email to {message.address}: cannot build the message: {exc}", permanent=True
+            ) from None
+        async with self._lock:
+            errors, reply = await self._transmit(msg, message.address)
+        if errors:
+            refused = "; ".join(f"{rcpt}: {r.code} {r.message}" for rcpt, r in errors.items())
+            raise ChannelError(
+                f"SMTP {self._where} refused recipient(s) {refused} (others accepted)",
+                permanent=True,
+            )
+        log.debug("SMTP %s accepted %s for %s", self._where, msg["Message-ID"], message.address)
+        return Receipt(note=f"SMTP {self._where}: {self._safe(reply)}")
+
+    async def close(self) -> None:
+        """QUIT and close. Never raises."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if smtp.is_connected:
+                await smtp.quit(timeout=min(self._settings.timeout, 5.0))
+        except Exception as exc:
+            log.debug("SMTP %s: QUIT failed: %s", self._where, type(exc).__name__)
+        finally:
+            with contextlib.suppress(Exception):
+                smtp.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        self._drop()
+        s = self._settings
+        if s.username and s.password is None:
+            raise ChannelError(
+                f"SMTP {self._where}: a username is set but no password", permanent=True
+            )
+        context = ssl.create_default_context()
+        if s.ca_file is not None:
+            try:
+                context.load_verify_locations(cafile=str(s.ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise ChannelError(
+                    f"SMTP {self._where}: cannot load CA file {s.ca_file}: {exc}", permanent=True
+                ) from None
+        smtp = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username or None,
+            password=s.password if s.username else None,
+            local_hostname=s.local_hostname,
+            timeout=s.timeout,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            validate_certs=True,
+            tls_context=context if s.security != "plain" else None,
+        )
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, ssl.SSLError, OSError, TimeoutError) as exc:
+            smtp.close()
+            raise self._error(exc, "connecting") from None
+        log.debug("SMTP %s connected (%s)", self._where, s.security)
+        self._smtp = smtp
+        return smtp
+
+    async def _transmit(
+        self, msg: EmailMessage, address: str
+    ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+        """send_message, reconnecting once if the server dropped the connection."""
+        doing = f"sending to {address}"
+        for attempt in (1, 2):
+            smtp = await self._connect()
+            try:
+                return await smtp.send_message(msg)
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                self._drop()
+                if attempt == 1:
+                    log.info("SMTP %s dropped the connection; reconnecting", self._where)
+                    continue
+                raise self._error(exc, doing) from None
+            except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+                # A reply from the server: the connection is still usable (aiosmtplib sent RSET).
+                raise self._error(exc, doing) from None
+            except ValueError as exc:  # an address aiosmtplib will not put on the wire
+                raise ChannelError(f"SMTP {self._where} {doing}: {exc}", permanent=True) from None
+            except (aiosmtplib.SMTPException, ssl.SSLError, OSError, TimeoutError) as exc:
+                self._drop()  # state unknown: start over on the next send
+                raise self._error(exc, doing) from None
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        """Forget the current connection without talking to the server."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            with contextlib.suppress(Exception):
+                smtp.close()
+
+    def _safe(self, text: object) -> str:
+        out = str(text)
+        password = self._settings.password
+        if password:
+            out = out.replace(password, "***")
+        return out
+
+    def _error(self, exc: BaseException, doing: str) -> ChannelError:
+        """Map an aiosmtplib / ssl / OS error to a ChannelError that names host:port."""
+        where = f"SMTP {self._where}"
+        permanent = False
+        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+            codes = [r.code for r in exc.recipients]
+            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            text = f"{where} refused recipient(s) {detail}"
+            permanent = bool(codes) and all(_is_permanent_code(c) for c in codes)
+        elif isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            user = self._settings.username
+            text = f"{where} refused the login for {user}: {exc.code} {exc.message}"
+            permanent = _is_permanent_code(exc.code)
+        elif isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code > 0:
+            text = f"{where} {doing}: {exc.code} {exc.message}"
+            permanent = _is_permanent_code(exc.code)
+        elif isinstance(exc, aiosmtplib.SMTPNotSupported):
+            text = f"{where} {doing}: not supported by the server: {exc}"
+            permanent = True
+        elif isinstance(exc, ssl.SSLError):
+            text = f"{where} {doing}: TLS error: {exc}"
+        elif isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+            text = f"{where} {doing}: timed out ({type(exc).__name__}: {exc})"
+        elif isinstance(exc, aiosmtplib.SMTPException | OSError):
+            text = f"{where} {doing}: {type(exc).__name__}: {exc}"
+        else:
+            text = f"{where} {doing}: {type(exc).__name__}"
+        return ChannelError(self._safe(text), permanent=permanent)
