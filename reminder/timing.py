@@ -224,6 +224,17 @@ def _every(rec: Recurrence) -> str:
     }[rec.frequency]
 
 
+def _which_years(rec: Recurrence) -> str:
+    """ " (2026, 2028, …)": the first two years the anchor and start year allow."""
+    anchor = rec.anchor_year if rec.anchor_year is not None else rec.start_year
+    if anchor is None or rec.interval < 1:
+        return " (anchor year not set)"
+    first = anchor
+    if rec.start_year is not None and rec.start_year > anchor:
+        first = rec.start_year + (anchor - rec.start_year) % rec.interval
+    return f" ({first}, {first + rec.interval}, …)"
+
+
 def describe(rec: Recurrence) -> str:
     """Plain English for a recurrence, e.g. "every 2 years (2025, 2027, …) from 2025"."""
     if rec.frequency is Frequency.ONCE:
@@ -234,8 +245,7 @@ def describe(rec: Recurrence) -> str:
         return "as assigned (explicit dates set by ops)"
     words = _every(rec)
     if rec.interval > 1:
-        anchor = rec.anchor_year if rec.anchor_year is not None else rec.start_year
-        words += f" ({anchor}, {anchor + rec.interval}, …)" if anchor else " (anchor year not set)"
+        words += _which_years(rec)
     if rec.fixed_due is not None:
         words += f", before {rec.fixed_due[0]:02d}/{rec.fixed_due[1]:02d}"
     if rec.start_year is not None:
@@ -245,15 +255,25 @@ def describe(rec: Recurrence) -> str:
     return words
 
 
-def _check(rec: Recurrence) -> None:
+def recurrence_problems(rec: Recurrence) -> tuple[str, ...]:
+    """What makes a recurrence unusable for `occurrences`, in words; () when it is fine.
+
+    For config checks after `with_overrides`: an interval below 1, an interval on a
+    non-yearly task, every n years with neither anchor nor start year, a one-off without a
+    period, a start year after the end year.
+    """
+    found: list[str] = []
     if rec.interval < 1:
-        raise TimingError(f"interval must be at least 1, not {rec.interval}")
+        found.append(f"interval must be at least 1, not {rec.interval}")
     if rec.interval > 1 and rec.frequency is not Frequency.YEARLY:
-        raise TimingError(f"an interval of {rec.interval} only makes sense for yearly tasks")
+        found.append(f"an interval of {rec.interval} only makes sense for yearly tasks")
+    if rec.interval > 1 and rec.anchor_year is None and rec.start_year is None:
+        found.append(f"every {rec.interval} years needs an anchor year saying which years")
     if rec.frequency is Frequency.ONCE and not rec.period:
-        raise TimingError("a one-off task needs a period such as 2026, 2026-Q1 or 2026-06")
+        found.append("a one-off task needs a period such as 2026, 2026-Q1 or 2026-06")
     if rec.start_year is not None and rec.end_year is not None and rec.start_year > rec.end_year:
-        raise TimingError(f"start year {rec.start_year} is after end year {rec.end_year}")
+        found.append(f"start year {rec.start_year} is after end year {rec.end_year}")
+    return tuple(found)
 
 
 def with_overrides(
@@ -267,9 +287,8 @@ def with_overrides(
 ) -> Recurrence:
     """Structured config fields override or complete the phrase; `reading` is redone.
 
-    None leaves a field as the phrase gave it. Raises TimingError when the result is
-    inconsistent (interval < 1, an interval on a non-yearly task, a one-off without a
-    period, start year after end year).
+    None leaves a field as the phrase gave it. Nothing is validated here, so that a config
+    check can report every problem at once: call `recurrence_problems` on the result.
     """
     out = replace(
         rec,
@@ -279,5 +298,4 @@ def with_overrides(
         start_year=rec.start_year if start_year is None else start_year,
         end_year=rec.end_year if end_year is None else end_year,
     )
-    _check(out)
     return replace(out, reading=describe(out))

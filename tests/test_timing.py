@@ -12,6 +12,7 @@ from reminder.timing import (
     TimingError,
     normalise,
     parse_phrase,
+    recurrence_problems,
     understood_forms,
     with_overrides,
 )
@@ -167,6 +168,8 @@ def test_with_overrides_completes_the_phrase() -> None:
     assert (rec.frequency, rec.interval, rec.anchor_year) == (Y, 2, 2025)
     assert rec.phrase == "02 năm/lần"
     assert rec.reading == "every 2 years (2025, 2027, …)"
+    later = with_overrides(rec, start_year=2026)
+    assert later.reading == "every 2 years (2027, 2029, …) from 2026"
 
 
 def test_with_overrides_replaces_fields() -> None:
@@ -181,15 +184,33 @@ def test_with_overrides_replaces_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "problem"),
     [
-        {"interval": 0},
-        {"frequency": Frequency.QUARTERLY, "interval": 2},
-        {"frequency": Frequency.ONCE},
-        {"start_year": 2030, "end_year": 2025},
+        ({"interval": 0}, "at least 1"),
+        (
+            {"frequency": Frequency.QUARTERLY, "interval": 2, "anchor_year": 2025},
+            "only makes sense for yearly",
+        ),
+        ({"interval": 2}, "needs an anchor year"),
+        ({"frequency": Frequency.ONCE}, "needs a period"),
+        ({"start_year": 2030, "end_year": 2025}, "after end year"),
     ],
 )
-def test_with_overrides_rejects_inconsistent_results(kwargs: dict[str, Any]) -> None:
-    """Overrides that make no sense together raise TimingError."""
-    with pytest.raises(TimingError):
-        with_overrides(parse_phrase("Hằng năm"), **kwargs)
+def test_inconsistent_overrides_are_reported_not_raised(
+    kwargs: dict[str, Any], problem: str
+) -> None:
+    """with_overrides combines without raising; recurrence_problems names what is wrong."""
+    rec = with_overrides(parse_phrase("Hằng năm"), **kwargs)
+    found = recurrence_problems(rec)
+    assert len(found) == 1
+    assert problem in found[0]
+    assert rec.reading
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["Hằng năm", "02 năm/lần, bắt đầu từ năm 2025", "Quý I/2026", "Theo nhiệm vụ được giao"],
+)
+def test_parsed_phrases_have_no_problems(phrase: str) -> None:
+    """Phrases that need nothing more from config report no problems."""
+    assert recurrence_problems(parse_phrase(phrase)) == ()
