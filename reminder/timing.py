@@ -110,8 +110,8 @@ def understood_forms() -> tuple[str, ...]:
 def normalise(text: str) -> str:
     """NFC, casefold, one space between words, no outer spaces or trailing punctuation.
 
-    Also: "năm / lần" → "năm/lần", "15 / 12" → "15/12", " ," → ",", the old tone placement
-    "qúy" → "quý", and a stray "hằng"/"hàng" spelling is left for the patterns to accept.
+    Also: "năm / lần" → "năm/lần", "15 / 12" → "15/12", " ," → ", ", and the old tone
+    placement "qúy" → "quý". Both "hằng" and "hàng" are kept as written (patterns accept both).
     """
     s = unicodedata.normalize("NFC", text).casefold()
     s = " ".join(s.split())
