@@ -6,12 +6,18 @@ Only this module and the daemon read the clock; everything below takes `now`.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from reminder.cli import EX_OK, UsageError
+from reminder.cli import EX_CONFIG, EX_DATAERR, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, UsageError
 from reminder.config import ConfigError, Problem, Settings, load
-from reminder.model import VN_TZ, Task
+from reminder.model import VN_TZ, Message, Task
+
+if TYPE_CHECKING:
+    from reminder.channels.base import Channel, Receipt
+    from reminder.ledger import Ledger
 
 
 def _now(args: argparse.Namespace) -> datetime:
@@ -106,25 +112,161 @@ def explain(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def _ledger(settings: Settings) -> Ledger:
+    """The ledger, migrated to the current schema (imports the database libraries)."""
+    from reminder.ledger import Ledger
+
+    ledger = Ledger(settings.database_url, lease=settings.lease)
+    ledger.migrate()
+    return ledger
+
+
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("not available yet", 69)
+    """`run --once`: one dispatch cycle at --now; `run`: the daemon."""
+    from reminder.logs import setup_logging
+
+    setup_logging(args.log_level)
+    if not args.once:
+        from reminder.daemon import serve
+
+        return serve(args.config, now=args.now)
+    settings = _settings(args)
+    return asyncio.run(_run_once(settings, _now(args)))
+
+
+async def _run_once(settings: Settings, now: datetime) -> int:
+    from reminder.dispatch import Dispatcher
+
+    ledger = await asyncio.to_thread(_ledger, settings)
+    try:
+        outcome = await Dispatcher(settings, ledger).cycle(now)
+    finally:
+        ledger.close()
+    print(f"{now.isoformat()}: {outcome}")
+    return EX_TEMPFAIL if outcome.failed else EX_OK
 
 
 def preview(args: argparse.Namespace) -> int:
-    raise UsageError("not available yet", 69)
+    """Print the message of the task's next reminder (to --agency, on --channel)."""
+    from reminder.planner import plan
+    from reminder.render import Renderer
+
+    settings = _settings(args)
+    task = _task(settings, args.task)
+    now = _now(args)
+    found = [
+        r
+        for r in plan(
+            settings.catalog, now, now + timedelta(days=800), channels=("email", "telegram")
+        )
+        if r.task_id == task.id
+        and (args.agency is None or args.agency in (r.agency, r.named_as))
+        and (args.channel is None or r.channel == args.channel)
+    ]
+    if not found:
+        raise UsageError(
+            f"task {task.number} has no reminder to that recipient in the next 800 days", EX_DATAERR
+        )
+    first = found[0]
+    today = first.send_at.astimezone(settings.catalog.calendar.timezone).date()
+    message = Renderer(settings.catalog, settings.templates_dir).render([first], today=today)
+    print(f"# {first.channel} to {first.address} at {first.send_at.isoformat()} (key {first.key})")
+    print(f"Subject: {message.subject}\n")
+    print(message.text)
+    return EX_OK
 
 
 def send_test(args: argparse.Namespace) -> int:
-    raise UsageError("not available yet", 69)
+    """Send a test message through the configured channel, to check credentials."""
+    from reminder.channels.base import ChannelError
+    from reminder.dispatch import make_channels
+    from reminder.render import Renderer
+
+    settings = _settings(args)
+    channel = make_channels(settings).get(args.channel)
+    if channel is None:
+        raise UsageError(f"the {args.channel} channel is off in {settings.source}", EX_CONFIG)
+    message = Renderer(settings.catalog, settings.templates_dir).test_message(
+        args.channel, args.address, _now(args)
+    )
+    try:
+        receipt = asyncio.run(_send(channel, message))
+    except ChannelError as exc:
+        kind = "permanent" if exc.permanent else "temporary"
+        raise UsageError(
+            f"failed ({kind}): {exc}", EX_UNAVAILABLE if exc.permanent else EX_TEMPFAIL
+        ) from None
+    print(f"sent to {args.address} via {args.channel}: {receipt.note or 'ok'}")
+    return EX_OK
+
+
+async def _send(channel: Channel, message: Message) -> Receipt:
+    await channel.open()
+    try:
+        return await channel.send(message)
+    finally:
+        await channel.close()
 
 
 def history(args: argparse.Namespace) -> int:
-    raise UsageError("not available yet", 69)
+    """What was sent, failed, missed or is pending."""
+    from reminder import views
+    from reminder.ledger import Status
+
+    settings = _settings(args)
+    task_id = _task(settings, args.task).id if args.task else None
+    ledger = _ledger(settings)
+    try:
+        rows = ledger.history(
+            limit=args.limit, status=Status(args.status) if args.status else None, task_id=task_id
+        )
+    finally:
+        ledger.close()
+    tz = settings.catalog.calendar.timezone
+    print(views.history_json(rows) if args.json else views.history_table(rows, tz))
+    return EX_OK
 
 
 def done(args: argparse.Namespace) -> int:
-    raise UsageError("not available yet", 69)
+    """Record an occurrence (or a milestone of it) as done."""
+    settings = _settings(args)
+    task = _task(settings, args.task)
+    if args.milestone and args.milestone not in {m.id for m in task.milestones}:
+        known = ", ".join(m.id for m in task.milestones)
+        raise UsageError(f"task {task.number} has no milestone {args.milestone!r} (known: {known})")
+    ledger = _ledger(settings)
+    try:
+        new = ledger.record_done(task.id, args.occurrence, args.milestone, _now(args), args.note)
+    finally:
+        ledger.close()
+    what = f"task {task.number} ({task.id}) occurrence {args.occurrence}" + (
+        f" milestone {args.milestone}" if args.milestone else ""
+    )
+    print(
+        f"{what}: {'recorded as done; no further reminders' if new else 'was already recorded as done'}"
+    )
+    return EX_OK
 
 
 def telegram_chats(args: argparse.Namespace) -> int:
-    raise UsageError("not available yet", 69)
+    """List the chats that wrote to the bot or added it to a group (for chat ids)."""
+    from reminder.channels.base import ChannelError
+    from reminder.channels.telegram import list_chats
+
+    settings = _settings(args)
+    if settings.telegram is None:
+        raise UsageError(
+            f'set [channels.telegram] transport = "bot" and its token in {settings.source} first',
+            EX_CONFIG,
+        )
+    try:
+        chats = asyncio.run(list_chats(settings.telegram))
+    except ChannelError as exc:
+        raise UsageError(
+            f"cannot list chats: {exc}", EX_UNAVAILABLE if exc.permanent else EX_TEMPFAIL
+        ) from None
+    if not chats:
+        print("no chats yet: write to the bot, or add it to the group, then run this again")
+    for chat in chats:
+        print(f"{chat.id}\t{chat.type}\t{chat.title}")
+    return EX_OK

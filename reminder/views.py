@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from reminder.model import Catalog, Frequency, Reminder, Role, Task
 from reminder.occurrences import deadlines
@@ -174,3 +175,32 @@ def next_deadlines(catalog: Catalog, now: datetime, cal: WorkCalendar) -> list[s
             what = _why_none(task)
         lines.append(f"  {task.number:>3} {task.id:<8} {what}")
     return lines
+
+
+def history_json(rows: Sequence[Any]) -> str:
+    """Ledger rows (reminder.ledger.Delivery) as a JSON array."""
+    out = []
+    for d in rows:
+        item = {f: getattr(d, f) for f in d.__dataclass_fields__}
+        out.append({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in item.items()})
+    return json.dumps(out, ensure_ascii=False, indent=2)
+
+
+def history_table(rows: Sequence[Any], tz: tzinfo) -> str:
+    """Ledger rows, newest first, one or two lines each (errors on the second)."""
+    if not rows:
+        return "(no deliveries recorded yet)"
+    lines = [f"{'updated':<16} {'status':<8} {'try':>3}  {'planned':<16} reminder"]
+    for d in rows:
+        when = d.updated_at.astimezone(tz)
+        planned = d.planned_at.astimezone(tz)
+        late = " (late)" if d.late else ""
+        lines.append(
+            f"{when:%d/%m/%Y %H:%M} {d.status.value:<8} {d.attempts:>3}  {planned:%d/%m/%Y %H:%M} "
+            f"{d.task_id} {d.occurrence} {d.milestone_id} → {d.agency} [{d.channel}] {d.address}{late}"
+        )
+        if d.last_error and d.status.value != "sent":
+            lines.append(f"{'':>16} error: {d.last_error}")
+        if d.next_attempt_at and d.status.value == "failed":
+            lines.append(f"{'':>16} next attempt {d.next_attempt_at.astimezone(tz):%d/%m/%Y %H:%M}")
+    return "\n".join(lines)

@@ -1,0 +1,390 @@
+"""Dispatch: the one place that joins plan, ledger, render and channels, and retries.
+
+One `cycle(now)` is what the daemon does at each wake-up and what `reminder run --once`
+does once:
+1. plan the reminders whose instant lies in the catch-up window [now − catch_up, now];
+   older ones (within MISSED_LOOKBACK) that were never sent are recorded as missed;
+2. claim them in the ledger (atomic: a key is sent by one process only; failed sends whose
+   retry time has come and sends orphaned by a crash are claimed again);
+3. group the claimed ones by (agency, channel, address): one message each (a digest);
+4. render and send; mark each message sent as soon as its channel accepts it, so a crash
+   can duplicate only the sends in flight; a permanent failure gives up, a transient one
+   is retried with exponential backoff up to the configured number of attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from reminder.channels.base import Channel, ChannelError
+from reminder.config import Settings
+from reminder.ledger import Ledger
+from reminder.model import Message, Reminder
+from reminder.planner import plan
+from reminder.render import Renderer
+from reminder.workdays import WorkCalendar
+
+log = logging.getLogger("reminder.dispatch")
+
+MISSED_LOOKBACK = timedelta(days=31)  # how far back a start looks for reminders never sent
+LATE_AFTER = timedelta(minutes=15)  # a reminder sent later than this after its instant says so
+TELEGRAM_CONCURRENCY = 32  # chats served at once (each chat's messages stay in order)
+
+
+@dataclass
+class Outcome:
+    """What one cycle did, for logs, `run --once` and tests."""
+
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    missed: int = 0
+    messages: int = 0
+    late: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.messages} message(s): {self.sent} reminder(s) sent ({self.late} late), "
+            f"{self.failed} to retry, {self.gave_up} given up, {self.missed} missed"
+        )
+
+
+def make_channels(settings: Settings) -> dict[str, Channel]:
+    """The channel object for each enabled channel: a real transport or the outbox."""
+    from reminder.channels.outbox import OutboxChannel
+
+    channels: dict[str, Channel] = {}
+    if settings.email_transport == "smtp" and settings.smtp:
+        from reminder.channels.email import EmailChannel
+
+        channels["email"] = EmailChannel(settings.smtp)
+    elif settings.email_transport == "outbox":
+        channels["email"] = OutboxChannel("email", settings.outbox)
+    if settings.telegram_transport == "bot" and settings.telegram:
+        from reminder.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel(settings.telegram)
+    elif settings.telegram_transport == "outbox":
+        channels["telegram"] = OutboxChannel("telegram", settings.outbox)
+    return channels
+
+
+def owner_id() -> str:
+    """Who claims rows: host and pid, for the ledger's owner column and the log."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dispatcher:
+    """Sends what is due. One per settings; the daemon swaps it on reload."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        *,
+        channels: dict[str, Channel] | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.channels = channels if channels is not None else make_channels(settings)
+        self.renderer = renderer or Renderer(settings.catalog, settings.templates_dir)
+        self.calendar = WorkCalendar(settings.catalog.calendar)
+        self.owner = owner_id()
+        self.domain = _domain(settings)
+
+    # -- planning ---------------------------------------------------------------------
+
+    def due(self, now: datetime) -> tuple[list[Reminder], list[Reminder]]:
+        """(in the catch-up window, older and never sent) at `now`, completions excluded."""
+        s = self.settings
+        done = self.ledger.done()
+        window_start = now - s.catch_up
+        cat, chans = s.catalog, s.channels
+        recent = plan(cat, window_start, now, channels=chans, done=done, cal=self.calendar)
+        older = plan(
+            cat,
+            now - s.catch_up - MISSED_LOOKBACK,
+            window_start,
+            channels=chans,
+            done=done,
+            cal=self.calendar,
+        )
+        return recent, [r for r in older if r.send_at < window_start]
+
+    def next_wakeup(self, now: datetime, horizon: timedelta = timedelta(days=2)) -> datetime | None:
+        """The next instant something is due after `now`: a planned reminder or a retry."""
+        s = self.settings
+        ahead = plan(
+            s.catalog,
+            now + timedelta(microseconds=1),
+            now + horizon,
+            channels=s.channels,
+            done=self.ledger.done(),
+            cal=self.calendar,
+        )
+        candidates = [r.send_at for r in ahead[:1]]
+        retry = self.ledger.next_retry_at()
+        if retry is not None:
+            candidates.append(max(retry, now))
+        return min(candidates) if candidates else None
+
+    # -- the cycle --------------------------------------------------------------------
+
+    async def cycle(self, now: datetime) -> Outcome:
+        """Plan, claim, render and send everything due at `now`."""
+        outcome = Outcome()
+        recent, older = await asyncio.to_thread(self.due, now)
+        if older and not await asyncio.to_thread(self.ledger.history, limit=1):
+            log.info(
+                "new ledger: %d reminder(s) before %s are not reviewed (the daemon was not running)",
+                len(older),
+                (now - self.settings.catch_up).isoformat(),
+            )
+            older = []
+        missed = await asyncio.to_thread(self.ledger.record_missed, older, now)
+        for r in missed:
+            log.warning(
+                "missed (instant %s is outside the catch-up window): key=%s agency=%s",
+                r.send_at.isoformat(),
+                r.key,
+                r.agency,
+            )
+        outcome.missed = len(missed)
+        late_keys = {r.key for r in recent if now - r.send_at > LATE_AFTER}
+        claimed = await self._claim(recent, now, late_keys)
+        await self._gave_up_outside_window(recent, now)
+        if claimed:
+            await self.send(claimed, now, late_keys, outcome)
+        return outcome
+
+    async def _claim(
+        self, due: list[Reminder], now: datetime, late_keys: set[str]
+    ) -> list[Reminder]:
+        on_time = [r for r in due if r.key not in late_keys]
+        late = [r for r in due if r.key in late_keys]
+        won = await asyncio.to_thread(self.ledger.claim, on_time, now, owner=self.owner)
+        won += await asyncio.to_thread(self.ledger.claim, late, now, late=True, owner=self.owner)
+        return won
+
+    async def _gave_up_outside_window(self, recent: list[Reminder], now: datetime) -> None:
+        """Retries whose reminder left the catch-up window can never be claimed: give up."""
+        keys = set(await asyncio.to_thread(self.ledger.due_retries, now)) - {r.key for r in recent}
+        for key in keys:
+            await asyncio.to_thread(
+                self.ledger.mark_gave_up, key, now, "retry time is past the catch-up window"
+            )
+            log.error("gave up (retries outlasted the catch-up window): key=%s", key)
+
+    async def send(
+        self, reminders: Sequence[Reminder], now: datetime, late_keys: set[str], outcome: Outcome
+    ) -> None:
+        """Render one message per (agency, channel, address) and send them, channel by channel."""
+        run = _Run(now, late_keys, outcome, SentRecorder(self.ledger))
+        by_channel: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
+        for batch in _digests(reminders):
+            message = await self._render(batch, run)
+            if message is not None:
+                by_channel[message.channel].append((message, batch))
+        try:
+            await asyncio.gather(
+                *(self._send_channel(ch, items, run) for ch, items in by_channel.items())
+            )
+        finally:
+            await run.recorder.close()
+
+    async def _render(self, batch: list[Reminder], run: _Run) -> Message | None:
+        from reminder.render import TemplateError
+
+        today = run.now.astimezone(self.settings.catalog.calendar.timezone).date()
+        late = any(r.key in run.late_keys for r in batch)
+        try:
+            return self.renderer.render(
+                batch, today=today, late=late, message_id_domain=self.domain
+            )
+        except (TemplateError, ValueError, KeyError) as exc:
+            await self._failed(
+                batch, ChannelError(f"cannot render the message: {exc}", permanent=True), run
+            )
+            return None
+
+    async def _send_channel(
+        self, name: str, items: list[tuple[Message, list[Reminder]]], run: _Run
+    ) -> None:
+        channel = self.channels.get(name)
+        if channel is None:  # transport turned off after the reminders were claimed
+            for _message, batch in items:
+                await self._failed(
+                    batch, ChannelError(f"channel {name} is off", permanent=True), run
+                )
+            return
+        try:
+            await channel.open()
+        except ChannelError as exc:
+            log.error("channel %s cannot open: %s", name, exc)
+            for _message, batch in items:
+                await self._failed(batch, exc, run)
+            return
+        try:
+            if name == "telegram":
+                await self._send_per_address(channel, items, run)
+            else:
+                for message, batch in items:
+                    await self._send_one(channel, message, batch, run)
+        finally:
+            await channel.close()
+
+    async def _send_per_address(
+        self, channel: Channel, items: list[tuple[Message, list[Reminder]]], run: _Run
+    ) -> None:
+        """Different chats in parallel (the channel enforces the rate limits), each chat in order."""
+        per_address: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
+        for item in items:
+            per_address[item[0].address].append(item)
+        gate = asyncio.Semaphore(TELEGRAM_CONCURRENCY)
+
+        async def serve(queue: list[tuple[Message, list[Reminder]]]) -> None:
+            async with gate:
+                for message, batch in queue:
+                    await self._send_one(channel, message, batch, run)
+
+        await asyncio.gather(*(serve(q) for q in per_address.values()))
+
+    async def _send_one(
+        self, channel: Channel, message: Message, batch: list[Reminder], run: _Run
+    ) -> None:
+        try:
+            receipt = await channel.send(message)
+        except ChannelError as exc:
+            await self._failed(batch, exc, run)
+            return
+        await run.recorder.add([r.key for r in batch], run.now, receipt.note)
+        run.outcome.messages += 1
+        run.outcome.sent += len(batch)
+        for r in batch:
+            late = r.key in run.late_keys
+            run.outcome.late += late
+            log.info(
+                "sent%s %s %s: key=%s agency=%s deadline=%s",
+                " (late)" if late else "",
+                r.channel,
+                r.address,
+                r.key,
+                r.agency,
+                r.deadline.isoformat(),
+            )
+        if receipt.new_address:
+            log.warning(
+                "%s %s moved to %s: update config.toml (agency %s): %s",
+                message.channel,
+                message.address,
+                receipt.new_address,
+                batch[0].agency,
+                receipt.note,
+            )
+
+    async def _failed(self, batch: Iterable[Reminder], exc: ChannelError, run: _Run) -> None:
+        for r in batch:
+            row = await asyncio.to_thread(self.ledger.get, r.key)
+            attempts = row.attempts if row else 1
+            if exc.permanent or attempts >= self.settings.retry.max_attempts:
+                why = "permanent" if exc.permanent else f"after {attempts} attempts"
+                await asyncio.to_thread(self.ledger.mark_gave_up, r.key, run.now, str(exc))
+                log.error("gave up (%s): key=%s agency=%s: %s", why, r.key, r.agency, exc)
+                run.outcome.gave_up += 1
+            else:
+                retry_at = run.now + self.backoff(attempts, exc.retry_after)
+                await asyncio.to_thread(self.ledger.mark_failed, r.key, run.now, str(exc), retry_at)
+                log.warning(
+                    "failed, retry at %s: key=%s agency=%s: %s",
+                    retry_at.isoformat(),
+                    r.key,
+                    r.agency,
+                    exc,
+                )
+                run.outcome.failed += 1
+            run.outcome.errors.append(f"{r.key}: {exc}")
+
+    def backoff(self, attempts: int, retry_after: float | None = None) -> timedelta:
+        """initial × 2^(attempts−1), capped; never sooner than the server asked."""
+        policy = self.settings.retry
+        wait = min(policy.initial * (2 ** max(attempts - 1, 0)), policy.maximum)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=retry_after))
+        return wait
+
+
+@dataclass
+class _Run:
+    """The state of one send: its instant, which keys are late, the tally, the recorder."""
+
+    now: datetime
+    late_keys: set[str]
+    outcome: Outcome
+    recorder: SentRecorder
+
+
+def _digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
+    """Reminders for the same (agency, channel, address) go out as one message."""
+    groups: dict[tuple[str, str, str], list[Reminder]] = defaultdict(list)
+    for r in reminders:
+        groups[(r.agency, r.channel, r.address)].append(r)
+    return list(groups.values())
+
+
+class SentRecorder:
+    """Marks sent keys in the ledger as they come, committing in groups in the background.
+
+    While the next message is on the wire, the previous ones are being committed, so the
+    ledger costs little throughput; at most the keys of one commit are "sent but not yet
+    marked" if the process dies, and those are the sends in flight.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.pending: list[tuple[list[str], datetime, str]] = []
+        self.wake = asyncio.Event()
+        self.closing = False
+        self.task = asyncio.create_task(self._run())
+
+    async def add(self, keys: list[str], now: datetime, note: str) -> None:
+        self.pending.append((keys, now, note))
+        self.wake.set()
+        await asyncio.sleep(0)  # let the writer start while the next send goes out
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.pending:
+                batch, self.pending = self.pending, []
+                await asyncio.to_thread(self._write, batch)
+            if self.closing:
+                return
+
+    def _write(self, batch: list[tuple[list[str], datetime, str]]) -> None:
+        by_note: dict[tuple[datetime, str], list[str]] = defaultdict(list)
+        for keys, now, note in batch:
+            by_note[(now, note)].extend(keys)
+        for (now, note), keys in by_note.items():
+            self.ledger.mark_sent(keys, now, note)
+
+    async def close(self) -> None:
+        """Flush everything still pending."""
+        self.closing = True
+        self.wake.set()
+        await self.task
+
+
+def _domain(settings: Settings) -> str:
+    sender = settings.smtp.sender if settings.smtp else settings.outbox.email_sender
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rsplit("@", 1)[-1] if "@" in address else "reminder.local"
