@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from reminder.config import schema
 from reminder.config.problems import Collector
 from reminder.model import Frequency, Recurrence
-from reminder.timing import TimingError, parse_phrase, with_overrides
+from reminder.timing import TimingError, parse_phrase, recurrence_problems, with_overrides
 
 PERIODIC = {Frequency.QUARTERLY, Frequency.HALF_YEARLY, Frequency.MONTHLY}
 
@@ -132,7 +132,11 @@ def _check_calendar_overlap(cfg: schema.Config, out: Collector) -> None:
 
 
 def _duplicates(
-    out: Collector, path: tuple[str | int, ...], values: list[str], what: str, by_index: bool = False
+    out: Collector,
+    path: tuple[str | int, ...],
+    values: list[str],
+    what: str,
+    by_index: bool = False,
 ) -> None:
     counts = Counter(values)
     for i, value in enumerate(values):
@@ -157,20 +161,9 @@ def _recurrence(
         start_year=task.start_year,
         end_year=task.end_year,
     )
-    if (
-        rec.frequency == Frequency.YEARLY
-        and rec.interval > 1
-        and rec.anchor_year is None
-        and rec.start_year is None
-    ):
-        out.error(
-            (*path, "timing"),
-            f"{task.timing!r} repeats every {rec.interval} years: set anchor_year (a year the task falls in, e.g. 2025)",
-        )
-    if rec.start_year and rec.end_year and rec.start_year > rec.end_year:
-        out.error(
-            (*path, "end_year"), f"end_year {rec.end_year} is before start_year {rec.start_year}"
-        )
+    for problem in recurrence_problems(rec):
+        key = "anchor_year" if "anchor" in problem else "timing"
+        out.error((*path, key), f"{task.timing!r}: {problem}")
     if task.trigger_date is not None and rec.frequency != Frequency.TRIGGERED:
         out.error(
             (*path, "trigger_date"),
@@ -182,11 +175,7 @@ def _recurrence(
 def _check_milestones(
     task: schema.Task, rec: Recurrence, path: tuple[str | int, ...], out: Collector
 ) -> None:
-    if (
-        not task.milestones
-        and rec.fixed_due is None
-        and rec.frequency in (Frequency.TRIGGERED, Frequency.ASSIGNED)
-    ):
+    if not task.milestones and rec.fixed_due is None:
         out.error(
             (*path, "milestones"),
             "this task needs at least one [[tasks.milestones]] (its timing gives no date)",

@@ -301,13 +301,19 @@ def _task(t: schema.Task, rec: Recurrence) -> Task:
         timing=rec,
         lead=t.lead,
         support=tuple(t.support),
-        milestones=tuple(_milestone(m) for m in t.milestones),
+        milestones=tuple(_milestone(m) for m in t.milestones) or _implicit(rec),
         trigger_date=t.trigger_date,
         day_off_rule=DayOffRule(t.deadline_on_day_off) if t.deadline_on_day_off else None,
         lead_times=ladders,
         enabled=t.enabled,
         note=t.note,
     )
+
+
+def _implicit(rec: Recurrence) -> tuple[Milestone, ...]:
+    """A phrase that carries its own date ("Trước ngày 15/12 hằng năm") needs no milestone:
+    one is made from the phrase (the crosscheck requires milestones otherwise)."""
+    return (Milestone(id="han", name=rec.phrase, due=rec.fixed_due),) if rec.fixed_due else ()
 
 
 def _milestone(m: schema.Milestone) -> Milestone:
