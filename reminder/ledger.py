@@ -1,0 +1,663 @@
+"""The delivery ledger: what was claimed, sent, failed, given up or missed, and what is done.
+
+The ledger is the truth; the scheduler is only a timer. The planner recomputes every reminder
+from the config at each wake-up and asks the ledger which of them may be sent now. One row
+per reminder key (task|occurrence|milestone|lead|agency|channel|address) is both the
+idempotency record and the delivery log.
+
+State machine of a delivery row (see docs/ledger.md)::
+
+    (no row) --claim--> SENDING --mark_sent--> SENT
+                          |  ^ \\--mark_gave_up--> GAVE_UP
+                mark_failed|  |claim (next_attempt_at <= now)
+                          v  |
+                         FAILED --mark_gave_up--> GAVE_UP
+    SENDING older than the lease --claim--> SENDING (a recovery, logged as a WARNING)
+    (no row) --record_missed--> MISSED
+
+Guarantees: a key is claimed by exactly one caller, whatever the number of processes
+(INSERT … ON CONFLICT DO NOTHING, or a conditional UPDATE, decided by the database); a row
+left in SENDING by a crashed process is claimed again once its lease has expired, so a crash
+costs at worst one duplicate, never a lost reminder.
+
+This is the only module that touches SQLModel/SQLAlchemy. The engine is synchronous: call it
+through `asyncio.to_thread`. Every datetime going in must be timezone-aware; every datetime
+coming out is aware, in UTC. Alembic is imported only by `Ledger.migrate`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Field, SQLModel
+
+from reminder.model import Reminder
+
+__all__ = ["Delivery", "Ledger", "LedgerError", "Status"]
+
+log = logging.getLogger("reminder.ledger")
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+ERROR_MAX_CHARS = 500  # last_error is truncated to this many characters
+NOTE_MAX_CHARS = 2000
+CHUNK = 500  # keys per IN (…) clause / per conditional UPDATE
+BUSY_TIMEOUT_MS = 15_000
+_PG_LOCK = 0x52454D44  # pg_advisory_xact_lock key for migrate() ("REMD")
+_WRITE = "reminder_ledger_write"  # execution option: open the SQLite transaction IMMEDIATE
+
+
+class Status(StrEnum):
+    """Where a delivery row stands. Stored as these lowercase strings."""
+
+    SENDING = "sending"  # claimed; a channel is (or was, if the process died) sending it
+    SENT = "sent"  # the channel accepted it; final
+    FAILED = "failed"  # the last attempt failed; may be claimed again at next_attempt_at
+    GAVE_UP = "gave_up"  # permanent failure or retries exhausted; final
+    MISSED = "missed"  # its instant passed outside the catch-up window; never sent; final
+
+
+class LedgerError(Exception):
+    """A ledger problem a user can act on (unsupported URL, database in an unknown state)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Tables. Columns added later need a server_default (see docs/ledger.md, "NOT NULL trap").
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One reminder key: its claim, its attempts and its outcome."""
+
+    __tablename__ = "delivery"
+
+    key: str = Field(primary_key=True)
+    task_id: str = Field(index=True)
+    occurrence: str
+    milestone_id: str
+    deadline: date
+    lead_days: int
+    agency: str
+    channel: str
+    address: str
+    status: str = Field(index=True)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    late: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    owner: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    last_error: str | None = None
+    note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    planned_at: datetime  # the reminder's send_at
+    created_at: datetime
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    updated_at: datetime = Field(index=True)
+
+
+class CompletionRow(SQLModel, table=True):
+    """An occurrence (milestone_id '') or one milestone of it, reported finished."""
+
+    __tablename__ = "completion"
+
+    task_id: str = Field(primary_key=True)
+    occurrence: str = Field(primary_key=True)
+    milestone_id: str = Field(primary_key=True)  # '' = the whole occurrence
+    done_at: datetime
+    note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+_D: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+_C: sa.Table = CompletionRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery row as callers see it. Datetimes are aware, in UTC."""
+
+    key: str
+    task_id: str
+    occurrence: str
+    milestone_id: str
+    agency: str
+    channel: str
+    address: str
+    status: Status
+    attempts: int
+    late: bool
+    last_error: str | None
+    planned_at: datetime
+    claimed_at: datetime | None
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+    updated_at: datetime
+    note: str
+    deadline: date
+    lead_days: int
+    owner: str
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers.
+
+
+def _utc(value: datetime, name: str = "now") -> datetime:
+    """`value` in UTC; a naive datetime is a programming error."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _unique(reminders: Iterable[Reminder]) -> list[Reminder]:
+    """The reminders with the first of each key, in input order."""
+    seen: set[str] = set()
+    out: list[Reminder] = []
+    for r in reminders:
+        if r.key not in seen:
+            seen.add(r.key)
+            out.append(r)
+    return out
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level: SQLAlchemy's "begin" event below emits BEGIN itself,
+    # so a transaction starts when we say so (the pysqlite recipe in the SQLAlchemy docs).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        f"busy_timeout={BUSY_TIMEOUT_MS}",
+        "foreign_keys=ON",
+    ):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Writers take the write lock up front (BEGIN IMMEDIATE) and wait for it up to
+    # busy_timeout; a deferred transaction that reads first and writes later could fail with
+    # "database is locked" without waiting. Readers use a plain (deferred) BEGIN.
+    immediate = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+class Ledger:
+    """The delivery ledger over one database URL (sqlite:///path or postgresql://…)."""
+
+    def __init__(self, url: str, *, lease: timedelta = timedelta(minutes=5)) -> None:
+        """Create the engine. Does not touch the schema: call `migrate()` for that."""
+        if lease <= timedelta(0):
+            raise ValueError(f"lease must be positive, got {lease}")
+        self.url = url
+        self.lease = lease
+        dialect = sa.engine.make_url(url).get_backend_name()
+        if dialect not in ("sqlite", "postgresql"):
+            raise LedgerError(f"unsupported database {dialect!r}: use sqlite or postgresql")
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000} if dialect == "sqlite" else {}
+        engine = sa.create_engine(url, connect_args=connect_args)
+        self._insert: Callable[[sa.Table], Any]
+        if dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+            self._insert = sqlite.insert
+        else:
+            from sqlalchemy.dialects import postgresql
+
+            self._insert = postgresql.insert
+        self.engine: Engine = engine
+        self._writer = engine.execution_options(**{_WRITE: True})
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _write(self) -> Any:
+        """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
+        return self._writer.begin()
+
+    def _read(self) -> Any:
+        return self.engine.connect()
+
+    def alembic_config(self, connection: Connection | None = None) -> Any:
+        """An alembic Config built in code (no alembic.ini): our migrations, this database."""
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        if connection is not None:
+            cfg.attributes["connection"] = connection
+        return cfg
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest revision (alembic upgrade head). Idempotent.
+
+        A database whose tables were created without alembic (no alembic_version table) is
+        adopted: it is stamped at the baseline revision, then upgraded. The whole upgrade
+        runs in one transaction that holds the write lock (BEGIN IMMEDIATE on SQLite, an
+        advisory lock on PostgreSQL), so two processes starting together migrate one after
+        the other, and a failed migration leaves the schema as it was.
+        """
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+            cfg = self.alembic_config(conn)
+            names = set(sa.inspect(conn).get_table_names())
+            ours = {_D.name, _C.name}
+            if "alembic_version" not in names and names & ours:
+                if not ours <= names:
+                    raise LedgerError(
+                        f"{self.url}: found {sorted(names & ours)} but not "
+                        f"{sorted(ours - names)} and no alembic_version; "
+                        "this database is in an unknown state, restore it or start afresh"
+                    )
+                base = ScriptDirectory.from_config(cfg).get_base()
+                if base is None:
+                    raise LedgerError(f"no baseline revision in {MIGRATIONS_DIR}")
+                log.warning("adopting a ledger without alembic_version: stamping %s", base)
+                command.stamp(cfg, base)
+            command.upgrade(cfg, "head")
+
+    # -- claiming -------------------------------------------------------------------------
+
+    def claim(
+        self,
+        reminders: Sequence[Reminder],
+        now: datetime,
+        *,
+        late: bool = False,
+        owner: str = "",
+    ) -> list[Reminder]:
+        """Atomically claim the reminders that may be sent now; return them in input order.
+
+        - no row yet: a SENDING row is inserted (attempts=1); won only if the insert happened;
+        - FAILED with next_attempt_at <= now: SENDING again, attempts + 1;
+        - SENDING claimed before now - lease (its process died): SENDING again, attempts + 1,
+          logged as a WARNING (the message may go out twice: better than not at all);
+        - anything else (SENT, GAVE_UP, MISSED, FAILED not yet due, SENDING within the
+          lease): not claimed.
+        One transaction for the whole batch. A key repeated in `reminders` is claimed once.
+        """
+        now = _utc(now)
+        todo = _unique(reminders)
+        if not todo:
+            return []
+        owner = _clip(owner, 200)
+        won: set[str] = set()
+        with self._write() as conn:
+            rows = [self._new_row(r, now, Status.SENDING, late, owner) for r in todo]
+            stmt = self._insert(_D).on_conflict_do_nothing(index_elements=["key"])
+            # executemany: SQLAlchemy batches the rows into multi-row INSERT … RETURNING
+            won.update(conn.execute(stmt.returning(_D.c.key), rows).scalars())
+            rest = [r.key for r in todo if r.key not in won]
+            if rest:
+                won.update(self._reclaim(conn, rest, now, owner))
+        return [r for r in todo if r.key in won]
+
+    def _new_row(
+        self, r: Reminder, now: datetime, status: Status, late: bool, owner: str
+    ) -> dict[str, Any]:
+        sending = status is Status.SENDING
+        return {
+            "key": r.key,
+            "task_id": r.task_id,
+            "occurrence": r.occurrence,
+            "milestone_id": r.milestone_id,
+            "deadline": r.deadline,
+            "lead_days": r.lead_days,
+            "agency": r.agency,
+            "channel": r.channel,
+            "address": r.address,
+            "status": str(status),
+            "attempts": 1 if sending else 0,
+            "late": late,
+            "owner": owner,
+            "last_error": None,
+            "note": "",
+            "planned_at": _utc(r.send_at, "send_at"),
+            "created_at": now,
+            "claimed_at": now if sending else None,
+            "sent_at": None,
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+
+    def _reclaim(
+        self, conn: Connection, keys: Sequence[str], now: datetime, owner: str
+    ) -> set[str]:
+        """Conditional UPDATEs for existing rows that are due for a retry or past the lease."""
+        stale_before = now - self.lease
+        retry: list[str] = []
+        stale: dict[str, tuple[str, datetime | None, int]] = {}
+        for chunk in _chunks(keys):
+            q = sa.select(
+                _D.c.key,
+                _D.c.status,
+                _D.c.next_attempt_at,
+                _D.c.claimed_at,
+                _D.c.owner,
+                _D.c.attempts,
+            ).where(_D.c.key.in_(chunk))
+            for key, status, next_at, claimed_at, old_owner, attempts in conn.execute(q):
+                if status == Status.FAILED and next_at is not None and next_at <= now:
+                    retry.append(key)
+                elif (
+                    status == Status.SENDING
+                    and claimed_at is not None
+                    and (claimed_at < stale_before)
+                ):
+                    stale[key] = (old_owner, claimed_at, attempts)
+        values = {
+            "status": str(Status.SENDING),
+            "attempts": _D.c.attempts + 1,
+            "claimed_at": now,
+            "owner": owner,
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+        won: set[str] = set()
+        for chunk in _chunks(retry):
+            stmt = (
+                sa.update(_D)
+                .where(
+                    _D.c.key.in_(chunk),
+                    _D.c.status == str(Status.FAILED),
+                    _D.c.next_attempt_at <= now,
+                )
+                .values(**values)
+                .returning(_D.c.key)
+            )
+            won.update(conn.execute(stmt).scalars())
+        for chunk in _chunks(list(stale)):
+            stmt = (
+                sa.update(_D)
+                .where(
+                    _D.c.key.in_(chunk),
+                    _D.c.status == str(Status.SENDING),
+                    _D.c.claimed_at < stale_before,
+                )
+                .values(**values)
+                .returning(_D.c.key)
+            )
+            for key in conn.execute(stmt).scalars():
+                won.add(key)
+                old_owner, claimed_at, attempts = stale[key]
+                log.warning(
+                    "recovering %s: left SENDING by %s since %s (lease %s); sending again, "
+                    "attempt %d (it may have gone out already)",
+                    key,
+                    old_owner or "an unnamed process",
+                    claimed_at,
+                    self.lease,
+                    attempts + 1,
+                )
+        return won
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def mark_sent(self, keys: Sequence[str], now: datetime, note: str = "") -> None:
+        """Record that these keys were delivered. A key already SENT keeps its first sent_at.
+
+        A late success wins over a FAILED/GAVE_UP written meanwhile by another process: the
+        message did go out. Unknown keys are logged and ignored.
+        """
+        now = _utc(now)
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return
+        values: dict[str, Any] = {
+            "status": str(Status.SENT),
+            "sent_at": now,
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+        if note:
+            values["note"] = _clip(note, NOTE_MAX_CHARS)
+        with self._write() as conn:
+            changed = 0
+            for chunk in _chunks(keys):
+                stmt = (
+                    sa.update(_D)
+                    .where(_D.c.key.in_(chunk), _D.c.status != str(Status.SENT))
+                    .values(**values)
+                )
+                changed += conn.execute(stmt).rowcount
+            if changed != len(keys):
+                known = self._statuses(conn, keys)
+                for key in keys:
+                    if key not in known:
+                        log.warning("mark_sent: no ledger row for %s (ignored)", key)
+
+    def mark_failed(self, key: str, now: datetime, error: str, next_attempt_at: datetime) -> None:
+        """Record a failed attempt; the key may be claimed again from `next_attempt_at` on.
+
+        Only a SENDING (or FAILED) row changes: a row already SENT or GAVE_UP stays as it is.
+        """
+        now = _utc(now)
+        values = {
+            "status": str(Status.FAILED),
+            "last_error": _clip(error, ERROR_MAX_CHARS),
+            "next_attempt_at": _utc(next_attempt_at, "next_attempt_at"),
+            "updated_at": now,
+        }
+        self._transition(key, values, (Status.SENDING, Status.FAILED), "mark_failed")
+
+    def mark_gave_up(self, key: str, now: datetime, error: str) -> None:
+        """Record that the key will not be retried (a permanent error, or retries exhausted)."""
+        now = _utc(now)
+        values = {
+            "status": str(Status.GAVE_UP),
+            "last_error": _clip(error, ERROR_MAX_CHARS),
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+        self._transition(key, values, (Status.SENDING, Status.FAILED), "mark_gave_up")
+
+    def _transition(
+        self, key: str, values: dict[str, Any], sources: tuple[Status, ...], what: str
+    ) -> None:
+        with self._write() as conn:
+            stmt = (
+                sa.update(_D)
+                .where(_D.c.key == key, _D.c.status.in_([str(s) for s in sources]))
+                .values(**values)
+            )
+            if conn.execute(stmt).rowcount == 1:
+                return
+            status = self._statuses(conn, [key]).get(key)
+        if status is None:
+            log.warning("%s: no ledger row for %s (ignored)", what, key)
+        else:
+            log.warning("%s: %s is %s, left unchanged", what, key, status)
+
+    def record_missed(self, reminders: Sequence[Reminder], now: datetime) -> list[Reminder]:
+        """Insert MISSED rows for keys that have no row; return those newly recorded."""
+        now = _utc(now)
+        todo = _unique(reminders)
+        if not todo:
+            return []
+        won: set[str] = set()
+        with self._write() as conn:
+            rows = [self._new_row(r, now, Status.MISSED, False, "") for r in todo]
+            stmt = self._insert(_D).on_conflict_do_nothing(index_elements=["key"])
+            won.update(conn.execute(stmt.returning(_D.c.key), rows).scalars())
+        return [r for r in todo if r.key in won]
+
+    # -- queries --------------------------------------------------------------------------
+
+    def known_keys(self, keys: Iterable[str]) -> dict[str, Status]:
+        """The status of each of `keys` that has a row."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        with self._read() as conn:
+            return self._statuses(conn, keys)
+
+    @staticmethod
+    def _statuses(conn: Connection, keys: Sequence[str]) -> dict[str, Status]:
+        out: dict[str, Status] = {}
+        for chunk in _chunks(keys):
+            q = sa.select(_D.c.key, _D.c.status).where(_D.c.key.in_(chunk))
+            out.update((k, Status(s)) for k, s in conn.execute(q))
+        return out
+
+    def due_retries(self, now: datetime) -> list[str]:
+        """Keys FAILED with next_attempt_at <= now, then keys SENDING past the lease."""
+        now = _utc(now)
+        with self._read() as conn:
+            failed = conn.execute(
+                sa.select(_D.c.key)
+                .where(_D.c.status == str(Status.FAILED), _D.c.next_attempt_at <= now)
+                .order_by(_D.c.next_attempt_at, _D.c.key)
+            ).scalars()
+            out = list(failed)
+            stale = conn.execute(
+                sa.select(_D.c.key)
+                .where(_D.c.status == str(Status.SENDING), _D.c.claimed_at < now - self.lease)
+                .order_by(_D.c.claimed_at, _D.c.key)
+            ).scalars()
+            out.extend(stale)
+        return out
+
+    def next_retry_at(self) -> datetime | None:
+        """When the daemon should wake for retries: the earliest next_attempt_at of FAILED
+        rows, or claimed_at + lease of SENDING rows. None if there is nothing to retry."""
+        with self._read() as conn:
+            failed = conn.execute(
+                sa.select(sa.func.min(_D.c.next_attempt_at)).where(
+                    _D.c.status == str(Status.FAILED)
+                )
+            ).scalar()
+            sending = conn.execute(
+                sa.select(sa.func.min(_D.c.claimed_at)).where(_D.c.status == str(Status.SENDING))
+            ).scalar()
+        candidates = [_as_utc(failed), _as_utc(sending, self.lease)]
+        present = [c for c in candidates if c is not None]
+        return min(present) if present else None
+
+    def history(
+        self,
+        *,
+        limit: int = 200,
+        status: Status | None = None,
+        task_id: str | None = None,
+    ) -> list[Delivery]:
+        """Delivery rows, most recently updated first."""
+        q = sa.select(_D)
+        if status is not None:
+            q = q.where(_D.c.status == str(status))
+        if task_id is not None:
+            q = q.where(_D.c.task_id == task_id)
+        q = q.order_by(_D.c.updated_at.desc(), _D.c.planned_at.desc(), _D.c.key).limit(limit)
+        with self._read() as conn:
+            return [_delivery(row._mapping) for row in conn.execute(q)]
+
+    def get(self, key: str) -> Delivery | None:
+        """The delivery row for `key`, if any."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(_D).where(_D.c.key == key)).first()
+        return None if row is None else _delivery(row._mapping)
+
+    # -- completions ----------------------------------------------------------------------
+
+    def record_done(
+        self,
+        task_id: str,
+        occurrence: str,
+        milestone_id: str | None,
+        now: datetime,
+        note: str = "",
+    ) -> bool:
+        """Record that an occurrence (milestone_id None) or one milestone is finished.
+        False if it was already recorded (the first record is kept)."""
+        now = _utc(now)
+        stmt = (
+            self._insert(_C)
+            .values(
+                task_id=task_id,
+                occurrence=occurrence,
+                milestone_id=milestone_id or "",
+                done_at=now,
+                note=_clip(note, NOTE_MAX_CHARS),
+            )
+            .on_conflict_do_nothing(index_elements=["task_id", "occurrence", "milestone_id"])
+            .returning(_C.c.task_id)
+        )
+        with self._write() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def done(self) -> frozenset[tuple[str, str, str | None]]:
+        """Every completion as (task_id, occurrence, milestone_id or None)."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(_C.c.task_id, _C.c.occurrence, _C.c.milestone_id))
+            return frozenset((t, o, m or None) for t, o, m in rows)
+
+
+def _as_utc(value: datetime | None, plus: timedelta = timedelta(0)) -> datetime | None:
+    # Aggregates (min) bypass the column type on SQLite and come back as text or naive.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC) + plus
+
+
+def _delivery(m: Any) -> Delivery:
+    return Delivery(
+        key=m["key"],
+        task_id=m["task_id"],
+        occurrence=m["occurrence"],
+        milestone_id=m["milestone_id"],
+        agency=m["agency"],
+        channel=m["channel"],
+        address=m["address"],
+        status=Status(m["status"]),
+        attempts=m["attempts"],
+        late=bool(m["late"]),
+        last_error=m["last_error"],
+        planned_at=m["planned_at"],
+        claimed_at=m["claimed_at"],
+        sent_at=m["sent_at"],
+        next_attempt_at=m["next_attempt_at"],
+        updated_at=m["updated_at"],
+        note=m["note"],
+        deadline=m["deadline"],
+        lead_days=m["lead_days"],
+        owner=m["owner"],
+        created_at=m["created_at"],
+    )
