@@ -35,7 +35,7 @@ __all__ = ["SecretRedactor", "register_secret", "setup_logging"]
 REDACTED = "***"
 
 # Libraries that log routine chatter at INFO: shown only when the level is DEBUG.
-NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler.executors")
+NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtplib", "telegram")
 
 try:
     LOCAL_TZ: dt.tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -1,0 +1,243 @@
+"""The daemon: the only module that reads the wall clock. Lifecycle, signals, scheduler.
+
+The schedule is derived, not stored. At start, after a reload, after each cycle and on a
+slow safety sweep, the daemon asks the dispatcher for the next due instant and sets one
+APScheduler date job ("wake") for it; the ledger decides what was already sent. So a
+restart, a wall-clock jump (suspend, NTP) or a reload can neither lose nor repeat a
+reminder: the next cycle simply looks at what is due now.
+
+APScheduler settings, deliberately: misfire_grace_time=None (a late wake-up still runs;
+lateness is judged by the catch-up window, not by the scheduler), coalesce=True (several
+missed wake-ups run once), max_instances=1 (cycles never overlap). Jobs live in memory.
+
+Signals: SIGHUP re-reads config and templates and swaps them in only if they are valid
+(else the old configuration keeps running and STATUS= says why); SIGTERM/SIGINT stop after
+the cycle in flight (or, past STOP_TIMEOUT, leave its claimed rows for the next start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from reminder import sdnotify
+from reminder.config import ConfigError, Settings, load
+from reminder.dispatch import Dispatcher, Outcome
+from reminder.ledger import Ledger
+from reminder.model import VN_TZ
+from reminder.render import Renderer
+
+log = logging.getLogger("reminder.daemon")
+
+SWEEP = timedelta(minutes=5)  # safety net: clock jumps, suspended VMs, lost timers
+STOP_TIMEOUT = 30.0  # seconds to let an in-flight cycle finish on SIGTERM (unit: 60 s)
+EX_OK, EX_UNAVAILABLE, EX_CONFIG = 0, 69, 78
+
+
+class Clock:
+    """Wall-clock time in Asia/Ho_Chi_Minh, optionally shifted (`run --now` for tests)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.offset = (start - datetime.now(VN_TZ)) if start else timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(VN_TZ) + self.offset
+
+    def to_real(self, instant: datetime) -> datetime:
+        """The real instant at which this clock shows `instant` (for the scheduler)."""
+        return instant - self.offset
+
+
+def load_checked(path: str | Path) -> Settings:
+    """Load the configuration and check its templates; ConfigError on any problem."""
+    from reminder.config import Problem
+
+    settings = load(path)
+    problems = Renderer(settings.catalog, settings.templates_dir).check()
+    if problems:
+        raise ConfigError([Problem(settings.source, None, "templates", p) for p in problems])
+    return settings
+
+
+class Daemon:
+    """One running service: settings, ledger, dispatcher, scheduler."""
+
+    def __init__(self, config: str | Path, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.stop_event = asyncio.Event()
+        self.cycle_lock = asyncio.Lock()
+        self.scheduler = AsyncIOScheduler(
+            timezone=VN_TZ,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self.settings: Settings
+        self.ledger: Ledger
+        self.dispatcher: Dispatcher
+        self.background: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def main(self) -> int:
+        try:
+            self.settings = await asyncio.to_thread(load_checked, self.config)
+        except ConfigError as exc:
+            return self._refuse(exc)
+        for warning in self.settings.warnings:
+            log.warning("config: %s", warning)
+        try:
+            self.ledger = await asyncio.to_thread(self._open_ledger, self.settings)
+        except Exception as exc:
+            log.error("cannot open the ledger %s: %s", self.settings.database_url, exc)
+            sdnotify.status(f"cannot open the ledger: {exc}")
+            return EX_UNAVAILABLE
+        self.dispatcher = Dispatcher(self.settings, self.ledger)
+        self._install_signals()
+        self.scheduler.start()
+        self.scheduler.add_job(self._sweep, "interval", seconds=SWEEP.total_seconds(), id="sweep")
+        watchdog = sdnotify.watchdog_interval()
+        if watchdog:
+            self._spawn(sdnotify.watchdog_loop(watchdog))
+        log.info(
+            "started with %s (%d tasks); catch-up window %s",
+            self.settings.source,
+            len(self.settings.catalog.tasks),
+            self.settings.catch_up,
+        )
+        await self.cycle()
+        sdnotify.ready(self._status())
+        await self.stop_event.wait()
+        return await self._shutdown()
+
+    def _refuse(self, exc: ConfigError) -> int:
+        for problem in exc.problems:
+            log.error("config: %s", problem)
+        sdnotify.status(f"invalid configuration: {len(exc.problems)} error(s), see the journal")
+        return EX_CONFIG
+
+    @staticmethod
+    def _open_ledger(settings: Settings) -> Ledger:
+        ledger = Ledger(settings.database_url, lease=settings.lease)
+        ledger.migrate()
+        return ledger
+
+    async def _shutdown(self) -> int:
+        sdnotify.stopping()
+        log.info("stopping")
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self.cycle_lock.acquire(), STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning(
+                "a send was still in flight after %.0f s: its reminders stay claimed "
+                "and are resent after the lease at the next start",
+                STOP_TIMEOUT,
+            )
+        self.scheduler.shutdown(wait=False)
+        for task in self.background:
+            task.cancel()
+        await asyncio.sleep(0)
+        await asyncio.to_thread(self.ledger.close)
+        log.info("stopped")
+        return EX_OK
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_event.set)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    # -- work -------------------------------------------------------------------------
+
+    async def cycle(self) -> Outcome | None:
+        """Send what is due now, then set the next wake-up. Cycles never overlap."""
+        if self.stop_event.is_set():
+            return None
+        async with self.cycle_lock:
+            now = self.clock.now()
+            try:
+                outcome = await self.dispatcher.cycle(now)
+            except Exception:
+                log.exception("cycle at %s failed; retrying at the next sweep", now.isoformat())
+                return None
+            if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
+                log.info("cycle at %s: %s", now.isoformat(), outcome)
+            await self._reschedule()
+            return outcome
+
+    async def _sweep(self) -> None:
+        await self.cycle()
+
+    async def _wake(self) -> None:
+        await self.cycle()
+
+    async def _reschedule(self) -> None:
+        now = self.clock.now()
+        nxt = await asyncio.to_thread(self.dispatcher.next_wakeup, now)
+        if self.scheduler.get_job("wake"):
+            self.scheduler.remove_job("wake")
+        if nxt is None:
+            log.info("nothing due in the next two days; the sweep keeps watching")
+            return
+        self.scheduler.add_job(
+            self._wake,
+            DateTrigger(self.clock.to_real(nxt), timezone=VN_TZ),
+            id="wake",
+            replace_existing=True,
+        )
+        self.next_at = nxt
+        log.info("next wake-up at %s", nxt.isoformat())
+        sdnotify.status(self._status())
+
+    def _status(self) -> str:
+        nxt = getattr(self, "next_at", None)
+        when = nxt.strftime("%d/%m/%Y %H:%M") if nxt else "none within two days"
+        return f"{len(self.settings.catalog.tasks)} tasks; next wake-up {when}"
+
+    async def reload(self) -> None:
+        """SIGHUP: re-read config and templates; swap them in only if they are valid."""
+        sdnotify.reloading()
+        log.info("reloading %s", self.config)
+        try:
+            settings = await asyncio.to_thread(load_checked, self.config)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload refused: %s", problem)
+            log.error(
+                "reload refused: %d error(s); still running the previous configuration",
+                len(exc.problems),
+            )
+            sdnotify.ready(
+                f"reload FAILED ({len(exc.problems)} error(s), see the journal); "
+                f"running the previous configuration; {self._status()}"
+            )
+            return
+        if settings.database_url != self.settings.database_url:
+            log.warning("[database] url changed: it takes effect at the next restart")
+        async with self.cycle_lock:
+            self.settings = settings
+            self.dispatcher = Dispatcher(settings, self.ledger)
+        for warning in settings.warnings:
+            log.warning("config: %s", warning)
+        log.info("reloaded %s (%d tasks)", settings.source, len(settings.catalog.tasks))
+        await self.cycle()
+        sdnotify.ready(self._status())
+
+
+def serve(config: str | Path, *, now: datetime | None = None) -> int:
+    """Run the daemon until SIGTERM/SIGINT; the exit code follows sysexits."""
+    clock = Clock(now)
+    return asyncio.run(Daemon(config, clock).main())
