@@ -64,7 +64,19 @@ CHANNEL_TEMPLATES = {
     "email": ("email.txt", "email.html"),
     "telegram": ("telegram.html",),
 }
-REQUIRED_TEMPLATES = (SUBJECT_TEMPLATE, "email.txt", "email.html", "telegram.html")
+TEST_TEMPLATES = {
+    "email": ("test_subject.txt", "test.txt"),
+    "telegram": ("test_subject.txt", "test_telegram.html"),
+}
+REQUIRED_TEMPLATES = (
+    SUBJECT_TEMPLATE,
+    "email.txt",
+    "email.html",
+    "telegram.html",
+    "test_subject.txt",
+    "test.txt",
+    "test_telegram.html",
+)
 TEMPLATE_SUFFIXES = (".txt", ".html", ".jinja", ".j2")
 TELEGRAM_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"})
 TELEGRAM_LIMIT = 4096  # characters after entity parsing (MessageLimit.MAX_TEXT_LENGTH)
@@ -195,6 +207,40 @@ class Renderer:
             headers=_headers(keys),
         )
 
+    def test_message(
+        self,
+        channel: str,
+        address: str,
+        now: datetime,
+        *,
+        message_id_domain: str = "reminder.local",
+    ) -> Message:
+        """A test message for `reminder send-test`: no task, just proof the channel works."""
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r} (expected email or telegram)")
+        local = now.astimezone(self.catalog.calendar.timezone) if now.tzinfo else now
+        context: dict[str, object] = {
+            "plan": self.catalog.plan,
+            "channel": channel,
+            "address": address,
+            "now": local,
+            "today": local.date(),
+        }
+        subject_name, body_name = TEST_TEMPLATES[channel]
+        subject = " ".join(self._render(subject_name, context).split())
+        text = _tidy(self._render(body_name, context))
+        if channel == "telegram":
+            self._refuse_telegram_tags(text, body_name)
+        key = f"test|{channel}|{address}|{local.isoformat()}"
+        return Message(
+            channel=channel,
+            address=address,
+            subject=vnformat.nfc(subject),
+            text=vnformat.nfc(text),
+            message_id=message_id([key], message_id_domain),
+            headers={"X-Reminder-Test": "1"},
+        )
+
     def check(self) -> list[str]:
         """Compile every template and render sample digests; one line per problem, [] if fine."""
         if not self.template_dir.is_dir():
@@ -301,17 +347,20 @@ class Renderer:
         text = _tidy(self._render("telegram.html", context))
         if force_compact or _telegram_length(text) > TELEGRAM_SOFT_LIMIT:
             text = _tidy(self._render("telegram.html", {**context, "compact": True}))
+        self._refuse_telegram_tags(text, "telegram.html")
+        return text
+
+    def _refuse_telegram_tags(self, text: str, name: str) -> None:
         bad = _disallowed_tags(text)
         if bad:
-            line = self._find_line("telegram.html", f"<{bad[0]}")
+            line = self._find_line(name, f"<{bad[0]}")
             raise TemplateError(
-                f"{self._display('telegram.html')}:{line}: Telegram HTML does not allow "
+                f"{self._display(name)}:{line}: Telegram HTML does not allow "
                 + ", ".join(f"<{t}>" for t in bad)
                 + " (allowed: "
                 + ", ".join(f"<{t}>" for t in sorted(TELEGRAM_TAGS))
                 + ")"
             )
-        return text
 
     def _wrap(self, exc: BaseException, name: str) -> TemplateError:
         """A TemplateError naming the file and line where `exc` arose inside `name`."""
@@ -357,12 +406,17 @@ class Renderer:
 
     def _check_samples(self) -> list[str]:
         """Render sample messages through every channel and report what goes wrong."""
+        problems: list[str] = []
+        for channel in CHANNELS:
+            try:
+                self.test_message(channel, "sample", datetime(2026, 12, 8, 8, 0, tzinfo=VN_TZ))
+            except TemplateError as exc:
+                problems.append(str(exc))
         task = next((t for t in self.catalog.tasks if t.enabled), None)
         if task is None:
             task = next(iter(self.catalog.tasks), None)
         if task is None:
-            return []
-        problems: list[str] = []
+            return problems
         today = date(2026, 12, 8)
         for channel in CHANNELS:
             single = self._sample_reminders(task, channel, today)[:1]

@@ -585,3 +585,39 @@ def test_html_template_importing_text_macros_is_caught(tmp_path: Path) -> None:
     tg.write_text(tg.read_text(encoding="utf-8").replace('"_macros.html"', '"_macros.txt"'))
     problems = Renderer(make_catalog(), folder).check()
     assert any(p.startswith(f"{tg}:") and "not escaped" in p for p in problems)
+
+
+# --- send-test ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["email", "telegram"])
+def test_test_message_names_channel_time_and_sender(renderer: Renderer, channel: str) -> None:
+    """`reminder send-test` gets a formal test message in local time, signed by the sender."""
+    now = datetime(2026, 12, 8, 1, 5, tzinfo=VN_TZ)
+    m = renderer.test_message(channel, "<chat&1>", now)
+    assert m.channel == channel and m.address == "<chat&1>"
+    assert m.subject == "[Nhắc hạn] Thư thử nghiệm – 08/12/2026"
+    assert "01:05 Thứ Ba" in m.text and "thử nghiệm" in m.text
+    assert m.text.rstrip().endswith(f"Trân trọng.\n{SENDER}")
+    assert m.keys == () and re.fullmatch(r"<[0-9a-f]{32}@reminder\.local>", m.message_id or "")
+    if channel == "telegram":
+        assert "&lt;chat&amp;1&gt;" in m.text and tags_of(m.text) <= TELEGRAM_TAGS
+    else:
+        assert "<chat&1>" in m.text and m.html is None
+
+
+def test_test_message_converts_to_the_calendar_time_zone(renderer: Renderer) -> None:
+    """The test message shows Vietnamese local time whatever zone `now` is given in."""
+    from datetime import UTC
+
+    m = renderer.test_message("email", "a@b", datetime(2026, 12, 8, 18, 30, tzinfo=UTC))
+    assert "01:30 Thứ Tư, ngày 09 tháng 12 năm 2026" in m.text
+
+
+def test_check_renders_the_test_templates(tmp_path: Path) -> None:
+    """check() also renders the send-test templates."""
+    folder = template_copy(tmp_path)
+    (folder / "test.txt").write_text("{{ nope }}\n", encoding="utf-8")
+    assert Renderer(make_catalog(), folder).check() == [
+        f"{folder / 'test.txt'}:1: 'nope' is undefined"
+    ]
