@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 
 import pytest
 from fakes.smtp_server import FakeSMTPServer, free_port
@@ -126,6 +128,32 @@ async def test_message_id_reply_to_and_extra_headers_preserved(
     assert msg["Reply-To"].addresses[0].display_name == "Phòng Tổng hợp"
     assert msg["X-Reminder-Keys"] == message.headers["X-Reminder-Keys"]
     assert msg["Date"].datetime.tzinfo is not None
+
+
+def raw_header(raw: bytes, name: str) -> str:
+    """A header from the wire, unfolded and decoded by the RFC 2047 reference decoder."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    match = re.search(rf"(?:^|\r\n){name}: (.*?)(?=\r\n(?! )|$)", head, re.S)
+    assert match, name
+    return str(make_header(decode_header(match.group(1).replace("\r\n", ""))))
+
+
+async def test_long_vietnamese_headers_keep_every_space(smtp_server: FakeSMTPServer) -> None:
+    """Long subjects and display names folded over several lines lose no space (RFC 2047)."""
+    subject = " – ".join([SUBJECT] * 3)
+    to = (
+        "Sở Tài nguyên và Môi trường tỉnh Quảng Trị cũ nay là Sở Nông nghiệp <stnmt@example.gov.vn>"
+    )
+    sender = "Văn phòng Ủy ban nhân dân tỉnh Quảng Trị và các cơ quan <nhachan@example.gov.vn>"
+    channel = EmailChannel(settings_for(smtp_server, sender=sender))
+    await channel.send(make_message(to, subject=subject))
+    await channel.close()
+    [got] = smtp_server.messages
+    assert got.message["Subject"] == subject
+    assert raw_header(got.raw, "Subject") == subject
+    assert raw_header(got.raw, "To") == to
+    assert raw_header(got.raw, "From") == sender
+    assert all(len(line) <= 78 for line in got.raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
 
 
 def test_build_email_uses_given_now_and_rejects_naive() -> None:

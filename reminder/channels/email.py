@@ -13,8 +13,11 @@ import logging
 import ssl
 import unicodedata
 from datetime import datetime
+from email import headerregistry
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, formatdate, make_msgid, parseaddr
+from email.policy import Policy
+from email.utils import format_datetime, formataddr, formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 
@@ -25,6 +28,59 @@ log = logging.getLogger(__name__)
 
 # Headers build_email sets itself; message.headers may not replace these.
 _RESERVED = frozenset({"mime-version", "content-type", "content-transfer-encoding"})
+
+
+# Python 3.11's header folder can move the space between two words outside the RFC 2047
+# encoded-words it splits a long header into, and decoders then drop it ("thực hiện" arrives
+# as "thựchiện"). Non-ASCII unstructured and address headers are therefore encoded with
+# email.header.Header, which keeps every space inside an encoded-word. ASCII headers, and
+# SMTPUTF8 output (policy.utf8), keep the standard folding.
+
+
+def _encode_words(text: str, name: str, policy: Policy) -> str:
+    maxlen = policy.max_line_length or 78
+    return Header(text, "utf-8", maxlinelen=maxlen, header_name=name).encode(linesep=policy.linesep)
+
+
+class _Unstructured(headerregistry.UnstructuredHeader, headerregistry.BaseHeader):
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        if value.isascii() or getattr(policy, "utf8", False):
+            return super().fold(policy=policy)
+        return f"{self.name}: {_encode_words(value, self.name, policy)}{policy.linesep}"
+
+
+class _UniqueUnstructured(_Unstructured):
+    max_count = 1
+
+
+class _Address(headerregistry.AddressHeader, headerregistry.BaseHeader):  # type: ignore[misc]
+    def fold(self, *, policy: Policy) -> str:
+        value = str(self)
+        named_group = any(g.display_name is not None for g in self.groups)
+        if value.isascii() or named_group or getattr(policy, "utf8", False):
+            return super().fold(policy=policy)
+        items = []
+        for a in self.addresses:
+            if a.display_name and not a.display_name.isascii():
+                words = _encode_words(a.display_name, self.name, policy)
+                last = words.rsplit(policy.linesep, 1)[-1]
+                fits = len(last) + len(a.addr_spec) + 3 <= (policy.max_line_length or 78)
+                items.append(f"{words}{' ' if fits else policy.linesep + ' '}<{a.addr_spec}>")
+            else:
+                items.append(formataddr((a.display_name, a.addr_spec)))
+        return f"{self.name}: {(',' + policy.linesep + ' ').join(items)}{policy.linesep}"
+
+
+class _UniqueAddress(_Address):
+    max_count = 1
+
+
+_HEADERS = headerregistry.HeaderRegistry(default_class=_Unstructured)
+_HEADERS.map_to_type("subject", _UniqueUnstructured)
+for _name in ("from", "to", "cc", "bcc", "reply-to"):
+    _HEADERS.map_to_type(_name, _UniqueAddress)
+_POLICY = email.policy.default.clone(header_factory=_HEADERS)
 
 
 def _one_line(value: str) -> str:
@@ -46,7 +102,7 @@ def build_email(
     """
     if now is not None and now.utcoffset() is None:
         raise ValueError("build_email needs a timezone-aware `now`")
-    msg = EmailMessage(policy=email.policy.default)  # flatten with email.policy.SMTP
+    msg = EmailMessage(policy=_POLICY)  # flatten with email.policy.SMTP
     msg["Subject"] = _one_line(message.subject)
     msg["From"] = _one_line(sender)
     msg["To"] = _one_line(message.address)
