@@ -187,6 +187,7 @@ def test_email_has_formal_frame_and_is_nfc(renderer: Renderer) -> None:
         assert "Báo cáo kết quả thực hiện trong năm" in part
         assert "Nghị quyết số 27-NQ/TW ngày 21 tháng 5 năm 2018" in part
     assert m.text.rstrip().endswith(SENDER)
+    assert "1. Nhiệm vụ" not in m.text  # a single task is not numbered
     for part in outputs(m):
         assert unicodedata.is_normalized("NFC", part)
 
