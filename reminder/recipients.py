@@ -77,17 +77,24 @@ def _contacts(agency: Agency, channel: str) -> tuple[str, ...]:
 def task_recipients(
     task: Task, agencies: Mapping[str, Agency], channels: Iterable[str]
 ) -> list[Recipient]:
-    """The task's recipients, lead first, each (channel, address) once."""
+    """The task's recipients, lead first, each (channel, address) once.
+
+    When several entries of the task reach the same address, the lead role wins over
+    support, and within a role an agency the task names directly wins over one reached
+    through a successor or a group (its message then needs no "(nay là …)").
+    """
     wanted = tuple(channels)
     named = [(task.lead, Role.LEAD)] + [(s, Role.SUPPORT) for s in task.support]
-    seen: set[tuple[str, str]] = set()
-    out: list[Recipient] = []
+    best: dict[tuple[str, str], tuple[tuple[int, int, int], Recipient]] = {}
+    order = 0
     for named_as, role in named:
         for agency, channel, address, via in reach(named_as, agencies, wanted):
-            if (channel, address) not in seen:
-                seen.add((channel, address))
-                out.append(Recipient(agency, named_as, role, channel, address, via))
-    return out
+            rank = (0 if role == Role.LEAD else 1, 0 if len(via) == 1 else 1, order)
+            order += 1
+            slot = (channel, address)
+            if slot not in best or rank < best[slot][0]:
+                best[slot] = (rank, Recipient(agency, named_as, role, channel, address, via))
+    return [rcp for _rank, rcp in sorted(best.values(), key=lambda item: (item[0][0], item[0][2]))]
 
 
 def unreachable(agencies: Mapping[str, Agency], channels: Iterable[str]) -> list[str]:
