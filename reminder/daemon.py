@@ -32,7 +32,7 @@ from reminder import sdnotify
 from reminder.config import ConfigError, Settings, load
 from reminder.dispatch import Dispatcher, Outcome
 from reminder.ledger import Ledger
-from reminder.model import VN_TZ
+from reminder.model import VN_TZ, Reminder
 from reminder.render import Renderer
 
 log = logging.getLogger("reminder.daemon")
@@ -83,6 +83,7 @@ class Daemon:
         self.ledger: Ledger
         self.dispatcher: Dispatcher
         self.background: set[asyncio.Task[None]] = set()
+        self.next_at: datetime | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -186,24 +187,25 @@ class Daemon:
 
     async def _reschedule(self) -> None:
         now = self.clock.now()
-        nxt = await asyncio.to_thread(self.dispatcher.next_wakeup, now)
+        found = await asyncio.to_thread(self.dispatcher.next_wakeup, now)
         if self.scheduler.get_job("wake"):
             self.scheduler.remove_job("wake")
-        if nxt is None:
+        self.next_at = found[0] if found else None
+        sdnotify.status(self._status())
+        if found is None:
             log.info("nothing due in the next two days; the sweep keeps watching")
             return
+        at, batch = found
         self.scheduler.add_job(
             self._wake,
-            DateTrigger(self.clock.to_real(nxt), timezone=VN_TZ),
+            DateTrigger(self.clock.to_real(at), timezone=VN_TZ),
             id="wake",
             replace_existing=True,
         )
-        self.next_at = nxt
-        log.info("next wake-up at %s", nxt.isoformat())
-        sdnotify.status(self._status())
+        log.info("next wake-up at %s: %s", at.isoformat(), _describe(batch))
 
     def _status(self) -> str:
-        nxt = getattr(self, "next_at", None)
+        nxt = self.next_at
         when = nxt.strftime("%d/%m/%Y %H:%M") if nxt else "none within two days"
         return f"{len(self.settings.catalog.tasks)} tasks; next wake-up {when}"
 
@@ -235,6 +237,15 @@ class Daemon:
         log.info("reloaded %s (%d tasks)", settings.source, len(settings.catalog.tasks))
         await self.cycle()
         sdnotify.ready(self._status())
+
+
+def _describe(batch: list[Reminder]) -> str:
+    """'47 reminder(s) to 12 address(es), tasks nv01, nv02' or 'retries'."""
+    if not batch:
+        return "retries of failed sends"
+    addresses = {(r.channel, r.address) for r in batch}
+    tasks = sorted({r.task_id for r in batch})
+    return f"{len(batch)} reminder(s) to {len(addresses)} address(es), tasks {', '.join(tasks)}"
 
 
 def serve(config: str | Path, *, now: datetime | None = None) -> int:

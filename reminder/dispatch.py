@@ -120,8 +120,11 @@ class Dispatcher:
         )
         return recent, [r for r in older if r.send_at < window_start]
 
-    def next_wakeup(self, now: datetime, horizon: timedelta = timedelta(days=2)) -> datetime | None:
-        """The next instant something is due after `now`: a planned reminder or a retry."""
+    def next_wakeup(
+        self, now: datetime, horizon: timedelta = timedelta(days=2)
+    ) -> tuple[datetime, list[Reminder]] | None:
+        """The next instant something is due after `now` (a planned reminder or a retry),
+        with the reminders planned for that instant (empty when it is a retry)."""
         s = self.settings
         ahead = plan(
             s.catalog,
@@ -135,7 +138,10 @@ class Dispatcher:
         retry = self.ledger.next_retry_at()
         if retry is not None:
             candidates.append(max(retry, now))
-        return min(candidates) if candidates else None
+        if not candidates:
+            return None
+        at = min(candidates)
+        return at, [r for r in ahead if r.send_at == at]
 
     # -- the cycle --------------------------------------------------------------------
 
