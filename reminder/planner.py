@@ -28,6 +28,7 @@ from reminder.recipients import Recipient, task_recipients
 from reminder.workdays import WorkCalendar
 
 Done = frozenset[tuple[str, str, str | None]]
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def task_reminders(
     if not recipients:
         return
     ladders = {role: ladder_for(catalog, task, role) for role in Role}
-    first, last = _deadline_window(since, until, ladders.values())
+    first, last = _deadline_window(since, until, ladders.values(), cal)
     for deadline in deadlines(task, cal, first, last, catalog.calendar.day_off_rule):
         if _is_done(deadline, done):
             continue
@@ -145,18 +146,40 @@ def _for_recipients(
 
 
 def _deadline_window(
-    since: datetime, until: datetime, ladders: Iterable[LeadTimes]
+    since: datetime, until: datetime, ladders: Iterable[LeadTimes], cal: WorkCalendar
 ) -> tuple[date, date]:
-    """Deadlines whose reminders can fall in [since, until]: widened by the longest lead.
+    """The deadlines whose reminders can fall in [since, until], computed on the calendar.
 
-    Working-day leads are widened generously (×2 + 21 days covers Tết and long holidays).
+    The window's ends are read as dates in the calendar's zone (whatever zone the instants
+    come in). Before L = until's date, a before-deadline rung of d calendar days is sent on
+    the working day at or before due − d, so it is on or before L exactly when
+    due ≤ W − 1 + d, W being the first working day after L; a rung of n working days is on
+    or before L exactly when due ≤ the n-th working day after L. Symmetrically an overdue
+    rung is on or after F = since's date when due ≥ P + 1 − d (P: the last working day
+    before F), or due ≥ the n-th working day before F. Both bounds grow with the rung, so
+    the longest rung of each ladder decides; a long run of days off (Tết, an ops overlay)
+    is therefore taken into account, however long.
     """
-    before = overdue = 0
+    zone = cal.rules.timezone
+    first = since.astimezone(zone).date()
+    last = until.astimezone(zone).date()
+    lo, hi = first, last
+    after_last = cal.next_working_day(last + _DAY) - _DAY  # W − 1
+    before_first = cal.previous_working_day(first - _DAY) + _DAY  # P + 1
     for ladder in ladders:
-        most = max(ladder.before, default=0)
-        before = max(before, most * 2 + 21 if ladder.unit == LeadUnit.WORKING else most + 7)
-        overdue = max(overdue, max(ladder.overdue, default=0) + 14)
-    return since.date() - timedelta(days=overdue), until.date() + timedelta(days=before)
+        most = max(ladder.before, default=None)
+        if most is not None:
+            if ladder.unit is LeadUnit.WORKING and most > 0:
+                hi = max(hi, cal.add_working_days(last, most))
+            else:
+                hi = max(hi, after_last + timedelta(days=most))
+        late = max(ladder.overdue, default=None)
+        if late is not None:
+            if ladder.unit is LeadUnit.WORKING:
+                lo = min(lo, cal.add_working_days(first, -late))
+            else:
+                lo = min(lo, before_first - timedelta(days=late))
+    return lo, hi
 
 
 def _is_done(deadline: Deadline, done: Done) -> bool:
