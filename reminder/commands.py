@@ -127,11 +127,23 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level)
     if not args.once:
+        _stop_quietly_while_starting()
         from reminder.daemon import serve
 
         return serve(args.config, now=args.now)
     settings = _settings(args)
     return asyncio.run(_run_once(settings, _now(args)))
+
+
+def _stop_quietly_while_starting() -> None:
+    """Until the daemon installs its own handlers, SIGTERM/SIGINT end start-up with exit 0."""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(EX_OK)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 async def _run_once(settings: Settings, now: datetime) -> int:

@@ -84,10 +84,12 @@ class Daemon:
         self.dispatcher: Dispatcher
         self.background: set[asyncio.Task[None]] = set()
         self.next_at: datetime | None = None
+        self.started = False
 
     # -- lifecycle --------------------------------------------------------------------
 
     async def main(self) -> int:
+        self._install_signals()  # first: a SIGTERM during start-up still stops cleanly
         try:
             self.settings = await asyncio.to_thread(load_checked, self.config)
         except ConfigError as exc:
@@ -101,7 +103,7 @@ class Daemon:
             sdnotify.status(f"cannot open the ledger: {exc}")
             return EX_UNAVAILABLE
         self.dispatcher = Dispatcher(self.settings, self.ledger)
-        self._install_signals()
+        self.started = True
         self.scheduler.start()
         self.scheduler.add_job(self._sweep, "interval", seconds=SWEEP.total_seconds(), id="sweep")
         watchdog = sdnotify.watchdog_interval()
@@ -211,6 +213,9 @@ class Daemon:
 
     async def reload(self) -> None:
         """SIGHUP: re-read config and templates; swap them in only if they are valid."""
+        if not self.started:
+            log.warning("SIGHUP during start-up ignored: the configuration is being read now")
+            return
         sdnotify.reloading()
         log.info("reloading %s", self.config)
         try:
