@@ -12,13 +12,47 @@ import re
 Path = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(
-    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\")(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"))*)\s*="
-)
+_SIMPLE = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"  # bare, "basic" or 'literal' key
+_KEY = re.compile(rf"^\s*({_SIMPLE}(?:\s*\.\s*{_SIMPLE})*)\s*=")
 
 
 def _parts(dotted: str) -> list[str]:
-    return [p.strip().strip('"') for p in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", dotted)]
+    return [p[1:-1] if p[0] in "\"'" else p for p in re.findall(_SIMPLE, dotted)]
+
+
+def _open_string(line: str, open_: str | None) -> str | None:
+    """The multi-line string delimiter (three double or single quotes) open after `line`.
+
+    `open_` is the one open at its start. Comments and one-line strings are skipped, so
+    three quotes inside a comment or inside a "string" do not open anything.
+    """
+    i, n = 0, len(line)
+    while i < n:
+        if open_ is not None:
+            if open_ == '"""' and line[i] == "\\":
+                i += 2
+            elif line.startswith(open_, i):
+                i += 3
+                while i < n and line[i] == open_[0]:  # up to two quotes end the content
+                    i += 1
+                open_ = None
+            else:
+                i += 1
+        elif line[i] == "#":
+            break
+        elif line.startswith('"""', i) or line.startswith("'''", i):
+            open_, i = line[i : i + 3], i + 3
+        elif line[i] == '"':
+            i += 1
+            while i < n and line[i] != '"':
+                i += 2 if line[i] == "\\" else 1
+            i += 1
+        elif line[i] == "'":
+            end = line.find("'", i + 1)
+            i = n if end < 0 else end + 1
+        else:
+            i += 1
+    return open_
 
 
 def key_lines(text: str) -> dict[Path, int]:
@@ -26,16 +60,11 @@ def key_lines(text: str) -> dict[Path, int]:
     lines: dict[Path, int] = {}
     counts: dict[Path, int] = {}
     current: Path = ()
-    in_multiline = False
+    open_: str | None = None  # the multi-line string we are inside, if any
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.count('"""') % 2 == 1 or line.count("'''") % 2 == 1:
-            in_multiline = not in_multiline
-            if in_multiline:
-                m = _KEY.match(line)
-                if m:
-                    lines.setdefault((*current, *_parts(m.group(1))), number)
-            continue
-        if in_multiline:
+        inside = open_ is not None
+        open_ = _open_string(line, open_)
+        if inside:  # the line starts inside a multi-line string: it is text, not TOML
             continue
         header = _HEADER.match(line)
         if header:
