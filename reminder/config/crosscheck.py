@@ -162,14 +162,29 @@ def _recurrence(
         end_year=task.end_year,
     )
     for problem in recurrence_problems(rec):
-        key = "anchor_year" if "anchor" in problem else "timing"
-        out.error((*path, key), f"{task.timing!r}: {problem}")
+        out.error((*path, _culprit(problem, task)), f"{task.timing!r}: {problem}")
     if task.trigger_date is not None and rec.frequency != Frequency.TRIGGERED:
         out.error(
             (*path, "trigger_date"),
             f"trigger_date only applies to tasks that wait for an event (timing {task.timing!r} is {rec.reading})",
         )
     return rec
+
+
+def _culprit(problem: str, task: schema.Task) -> str:
+    """The key a recurrence problem points at: the structured field ops wrote, if any
+    (so the line shown is the one to edit), else the timing phrase."""
+    if "anchor" in problem:
+        return "anchor_year"
+    written = [k for k, v in vars(task).items() if v is not None]
+    for word, keys in (
+        ("interval", ("interval",)),
+        ("start year", ("end_year", "start_year")),
+        ("one-off", ("frequency",)),
+    ):
+        if word in problem:
+            return next((k for k in keys if k in written), "timing")
+    return "timing"
 
 
 def _check_milestones(
