@@ -131,7 +131,7 @@ def _build(
 ) -> Settings | None:
     base = file.resolve().parent
     smtp = _smtp(cfg, base, out)
-    telegram = _telegram(cfg, out)
+    telegram = _telegram(cfg, base, out)
     if out.errors:
         return None
     catalog = Catalog(
@@ -220,7 +220,7 @@ def _smtp(cfg: schema.Config, base: Path, out: Collector) -> SmtpSettings | None
             ("channels", "email", "smtp", "username"),
             "SMTP password",
             s.password_env,
-            s.password_file,
+            str(base / s.password_file) if s.password_file else None,
             s.credential,
         )
     ca = (base / s.ca_file) if s.ca_file else None
@@ -231,7 +231,7 @@ def _smtp(cfg: schema.Config, base: Path, out: Collector) -> SmtpSettings | None
     )
 
 
-def _telegram(cfg: schema.Config, out: Collector) -> TelegramSettings | None:
+def _telegram(cfg: schema.Config, base: Path, out: Collector) -> TelegramSettings | None:
     tg = cfg.channels.telegram
     if tg.transport != "bot":
         return None
@@ -241,7 +241,7 @@ def _telegram(cfg: schema.Config, out: Collector) -> TelegramSettings | None:
         ("channels", "telegram", "transport"),
         "Telegram bot token",
         bot.token_env,
-        bot.token_file,
+        str(base / bot.token_file) if bot.token_file else None,
         bot.credential,
     )
     return TelegramSettings(token or "", bot.base_url, bot.timeout_seconds) if token else None
