@@ -123,7 +123,22 @@ def _parse(file: Path, text: str) -> dict[str, object]:
         line = int(m.group(1)) if m else None
         reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
         col = f" (column {m.group(2)})" if m else " (at the end of the file)"
-        raise ConfigError([Problem(file, line, "", f"TOML syntax error: {reason}{col}")]) from None
+        hint = _syntax_hint(text, line)
+        raise ConfigError(
+            [Problem(file, line, "", f"TOML syntax error: {reason}{col}{hint}")]
+        ) from None
+
+
+def _syntax_hint(text: str, line: int | None) -> str:
+    """A hint for the commonest slip: a time or a day/month written without quotes."""
+    lines = text.splitlines()
+    if line is None or not 0 < line <= len(lines):
+        return ""
+    _, eq, value = lines[line - 1].partition("=")
+    value = value.split("#", 1)[0]
+    if eq and not {'"', "'"} & set(value) and re.search(r"\d{1,2}[:/]\d{1,2}", value):
+        return '; times and days go in quotes, e.g. send_time = "08:00", due = "15/12"'
+    return ""
 
 
 def _build(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
@@ -10,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reminder.config.problems import Collector
-from reminder.config.schema import Config
+from reminder.config.schema import ID_PATTERN, Config
 
 
 def schema_problems(exc: ValidationError, out: Collector) -> None:
@@ -46,14 +47,29 @@ def _explain(err: Any, loc: tuple[str | int, ...], data: object) -> str:
         return f"unknown key; expected one of: {', '.join(allowed)}{guess}"
     if kind == "missing":
         return "required key is missing"
+    plain = _hint(kind, err.get("input"), err.get("ctx") or {})
+    if plain:
+        return f"{plain} (got {_short(err.get('input'))})"
     msg = str(err["msg"]).removeprefix("Value error, ")
     if "(got " in msg:
         return msg
     return f"{msg} (got {_short(err.get('input'))})"
 
 
+def _hint(kind: str, value: object, ctx: dict[str, Any]) -> str | None:
+    """Plain words for the mistakes ops make most: ids, quoted dates, unquoted times."""
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
+        return 'expected an id of lower-case letters a-z, digits, "-" or "_" (no spaces or accents), e.g. "so-noi-vu"'
+    if kind == "date_type" and isinstance(value, str):
+        return "expected a date written without quotes, e.g. 2026-12-31"
+    if kind == "string_type" and isinstance(value, dt.time):
+        return 'expected a time in quotes, e.g. "08:00"'
+    return None
+
+
 def _short(value: object) -> str:
-    text = repr(value)
+    """The offending value as the TOML file wrote it (dates and times as 2026-12-31, 08:00:00)."""
+    text = value.isoformat() if isinstance(value, dt.date | dt.time) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
