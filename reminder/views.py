@@ -14,7 +14,7 @@ from typing import Any
 from reminder.model import Catalog, Frequency, Reminder, Role, Task
 from reminder.occurrences import deadlines
 from reminder.planner import ladder_for, rungs
-from reminder.recipients import task_recipients
+from reminder.recipients import reach, successor, task_recipients
 from reminder.workdays import WorkCalendar
 
 ROLE_VI = {Role.LEAD: "chủ trì", Role.SUPPORT: "phối hợp"}
@@ -89,10 +89,17 @@ def _lead(r: Reminder) -> str:
 
 
 def _agency_label(catalog: Catalog, r: Reminder) -> str:
+    """The receiving agency, and how the appendix names it when that differs.
+
+    A successor reads as in the messages: "Sở Kế hoạch và Đầu tư (nay là Sở Tài chính)";
+    a member reached through a group: "Sở Nội vụ (for “các cơ quan, …”)".
+    """
     agency = catalog.agencies[r.agency]
     if r.named_as == r.agency:
         return agency.name
     named = catalog.agencies[r.named_as]
+    if r.agency in successor(r.named_as, catalog.agencies):
+        return f"{named.name} (nay là {agency.name})"
     return f"{agency.name} (for “{named.name}”)"
 
 
@@ -136,11 +143,18 @@ def _explain_recipients(catalog: Catalog, task: Task, channels: Sequence[str]) -
     recipients = task_recipients(task, catalog.agencies, channels)
     for named_as, role in [(task.lead, Role.LEAD)] + [(s, Role.SUPPORT) for s in task.support]:
         named = catalog.agencies[named_as]
+        chain = successor(named_as, catalog.agencies)
+        now_is = f" (nay là {catalog.agencies[chain[-1]].name})" if len(chain) > 1 else ""
         reached = [r for r in recipients if r.named_as == named_as]
-        lines.append(
-            f"  {ROLE_VI[role]}: {named.name}"
-            + ("" if reached else "  — reaches nobody (no contacts)")
-        )
+        if reached:
+            note = ""
+        elif reach(named_as, catalog.agencies, channels):
+            # every address it has is already reached through an earlier entry (e.g. the
+            # lead's successor): it receives this task once, in that first role
+            note = "  — already reached above (each address gets the task once)"
+        else:
+            note = "  — reaches nobody (no contacts)"
+        lines.append(f"  {ROLE_VI[role]}: {named.name}{now_is}{note}")
         for r in reached:
             path = " → ".join(catalog.agencies[a].name for a in r.via) if len(r.via) > 1 else ""
             via = f"  via {path}" if path else ""
