@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from fakes.smtp_server import FakeSMTPServer
+from fakes.telegram_api import FakeTelegramAPI
 
 SMTP_USER = "nhachan@example.gov.vn"
 SMTP_PASSWORD = "S3cret-smtp-pässwörd"
@@ -23,3 +24,10 @@ def smtp_tls_server() -> Iterator[FakeSMTPServer]:
     """STARTTLS (required, trustme CA at `.ca_pem`) + AUTH for SMTP_USER / SMTP_PASSWORD."""
     with FakeSMTPServer(security="starttls", auth=(SMTP_USER, SMTP_PASSWORD)) as server:
         yield server
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[FakeTelegramAPI]:
+    """A fake Bot API in the test's event loop; `.base_url` and `.token` to reach it."""
+    async with FakeTelegramAPI() as api:
+        yield api
