@@ -296,11 +296,19 @@ async def test_dropped_connection_is_reopened_transparently(smtp_server: FakeSMT
     assert smtp_server.messages[0].peer != smtp_server.messages[1].peer
 
 
-async def test_connection_refused_is_transient() -> None:
-    """Nobody listening on the port: transient error naming host:port."""
+async def test_connection_refused_is_transient(caplog: pytest.LogCaptureFixture) -> None:
+    """Nobody listening on the port: transient error naming host:port, not the password."""
+    caplog.set_level(logging.DEBUG)
     port = free_port()
+    password = "Refused-pässword-77"
     settings = SmtpSettings(
-        host="127.0.0.1", port=port, security="plain", sender=SENDER, timeout=2.0
+        host="127.0.0.1",
+        port=port,
+        security="starttls",
+        sender=SENDER,
+        username="nhachan",
+        password=password,
+        timeout=2.0,
     )
     channel = EmailChannel(settings)
     with pytest.raises(ChannelError) as info:
@@ -308,6 +316,7 @@ async def test_connection_refused_is_transient() -> None:
     await channel.close()
     assert not info.value.permanent
     assert f"127.0.0.1:{port}" in str(info.value)
+    assert password not in str(info.value) + repr(info.value) + caplog.text
 
 
 async def test_untrusted_certificate_is_transient_channel_error(

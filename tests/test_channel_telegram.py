@@ -150,6 +150,7 @@ async def test_refusals_are_permanent(
     assert expected in str(info.value).lower()
     assert PRIVATE in str(info.value)
     assert telegram_api.sent == []
+    assert info.value.__context__ is None
     assert_no_token(telegram_api, str(info.value), repr(info.value), caplog.text)
 
 
@@ -174,6 +175,7 @@ async def test_wrong_token_is_permanent_and_never_shown(
     await ch.close()
     assert info.value.permanent
     assert "token" in str(info.value).lower()
+    assert info.value.__cause__ is None and info.value.__context__ is None  # no PTB error chained
     for text in (str(info.value), repr(info.value), caplog.text, repr(ch), repr(settings)):
         assert wrong not in text
         assert wrong.partition(":")[2] not in text
@@ -293,6 +295,10 @@ async def test_error_after_first_part_says_how_many_were_sent(
 # -- rate limits ----------------------------------------------------------------------------
 
 
+# The fake stamps arrival times; the channel can only space its requests. Connection set-up
+# and a busy machine shift arrivals by some milliseconds, so the checks below allow 50-100 ms.
+
+
 def gaps(sent: list[Sent]) -> list[float]:
     return [b.at - a.at for a, b in itertools.pairwise(sent)]
 
@@ -309,7 +315,7 @@ async def test_per_chat_rate_is_at_most_one_a_second(telegram_api: FakeTelegramA
         await ch.send(message())
     await ch.close()
     assert len(telegram_api.sent) == 3
-    assert all(gap >= 0.98 for gap in gaps(telegram_api.sent))
+    assert all(gap >= 0.95 for gap in gaps(telegram_api.sent))
 
 
 async def test_per_group_window_is_kept(telegram_api: FakeTelegramAPI) -> None:
@@ -322,7 +328,7 @@ async def test_per_group_window_is_kept(telegram_api: FakeTelegramAPI) -> None:
     await ch.close()
     group = telegram_api.sent_to(GROUP)
     assert len(group) == 7
-    assert max_in_window(group, 0.58) <= 3
+    assert max_in_window(group, 0.5) <= 3
     assert telegram_api.sent[-1].at - group[-1].at < 0.3
 
 
@@ -333,7 +339,7 @@ async def test_overall_rate_is_kept_under_concurrency(telegram_api: FakeTelegram
     await asyncio.gather(*(ch.send(message(str(1000 + n))) for n in range(12)))
     await ch.close()
     assert len(telegram_api.sent) == 12
-    assert max_in_window(telegram_api.sent, 0.48) <= 5
+    assert max_in_window(telegram_api.sent, 0.4) <= 5
 
 
 async def test_concurrent_sends_to_one_chat_keep_parts_together(
@@ -354,7 +360,7 @@ async def test_concurrent_sends_to_one_chat_keep_parts_together(
 async def test_enforcing_server_sees_no_violation() -> None:
     """A fake that enforces the limits never has to answer 429 when the channel keeps them."""
     async with FakeTelegramAPI(
-        enforce_limits=True, overall=(6, 0.5), per_chat=(1, 0.25), per_group=(3, 1.0)
+        enforce_limits=True, overall=(6, 0.5), per_chat=(1, 0.25), per_group=(3, 1.0), tolerance=0.1
     ) as api:
         limits = TelegramLimits(
             overall=Rate(6, 0.5), per_chat=Rate(1, 0.25), per_group=Rate(3, 1.0)
@@ -376,7 +382,7 @@ async def test_enforcing_server_429_is_absorbed_without_limits() -> None:
         await ch.close()
         assert [r[1] for r in api.rejected] == [429]
         assert len(api.sent) == 2
-        assert gaps(api.sent)[0] >= 0.97
+        assert gaps(api.sent)[0] >= 0.95
 
 
 # -- list_chats and the threaded fake ---------------------------------------------------------

@@ -308,7 +308,7 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 
 def _channel_error(exc: Exception, token: str, doing: str) -> ChannelError:
-    """Map a PTB error to a ChannelError; the text never holds the token."""
+    """Map a PTB (or other) error to a ChannelError; the text never holds the token."""
     detail = scrub(str(exc) or type(exc).__name__, token)
     if isinstance(exc, InvalidToken):
         text, permanent = f"Telegram rejected the bot token while {doing}: {detail}", True
@@ -353,19 +353,20 @@ class TelegramChannel:
 
     async def _new_bot(self) -> Bot:
         token = self._settings.token
+        failure: ChannelError | None = None
         try:
             bot = _make_bot(self._settings)
         except TelegramError as exc:  # e.g. an empty token
-            raise _channel_error(exc, token, "creating the bot") from None
+            failure = _channel_error(exc, token, "creating the bot")
+        if failure is not None:
+            raise failure  # outside `except`: no chained PTB error that may hold the token
         try:
             await bot.initialize()
-        except TelegramError as exc:
-            await _shutdown(bot)
-            raise _channel_error(exc, token, "checking the bot (getMe)") from None
         except Exception as exc:
+            failure = _channel_error(exc, token, "checking the bot (getMe)")
+        if failure is not None:
             await _shutdown(bot)
-            detail = scrub(f"{type(exc).__name__}: {exc}", token)
-            raise ChannelError(f"Telegram getMe failed: {detail}", permanent=False) from None
+            raise failure
         return bot
 
     async def send(self, message: Message) -> Receipt:
@@ -415,41 +416,45 @@ class TelegramChannel:
     # -- internals -------------------------------------------------------------------------
 
     async def _send_part(self, bot: Bot, chat: _Chat, target: int | str, text: str) -> int | str:
-        """Send one part; returns the chat id it went to (a new one after a migration)."""
-        token = self._settings.token
+        """Send one part; returns the chat id it went to (a new one after a migration).
+
+        Errors are raised outside the `except` clauses, so the ChannelError carries no
+        chained PTB exception (whose text or URL may hold the token).
+        """
         floods = 0
         migrated = False
         while True:
             await self._wait_for_slot(chat)
+            failure: ChannelError | None = None
+            pause = 0.0
             try:
                 await bot.send_message(chat_id=target, text=text, parse_mode=ParseMode.HTML)
                 return target
             except ChatMigrated as exc:
                 if migrated:
-                    raise ChannelError(
+                    failure = ChannelError(
                         f"Telegram chat {target} moved twice in one send", permanent=False
-                    ) from None
-                migrated = True
-                log.info("Telegram chat %s migrated to %s; resending", target, exc.new_chat_id)
-                target = exc.new_chat_id
+                    )
+                else:
+                    migrated = True
+                    log.info("Telegram chat %s migrated to %s; resending", target, exc.new_chat_id)
+                    target = exc.new_chat_id
             except RetryAfter as exc:
-                wait = _retry_seconds(exc)
+                pause = _retry_seconds(exc)
                 floods += 1
-                if floods > self._limits.retry_attempts or wait > self._limits.max_retry_wait:
-                    raise ChannelError(
-                        f"Telegram flood control for chat {target}: retry after {wait:g} s",
+                if floods > self._limits.retry_attempts or pause > self._limits.max_retry_wait:
+                    failure = ChannelError(
+                        f"Telegram flood control for chat {target}: retry after {pause:g} s",
                         permanent=False,
-                        retry_after=wait,
-                    ) from None
-                log.info("Telegram flood control for chat %s: waiting %g s", target, wait)
-                await asyncio.sleep(wait)
-            except TelegramError as exc:
-                raise _channel_error(exc, token, f"sending to chat {target}") from None
-            except Exception as exc:  # httpx and friends, should PTB let one through
-                detail = scrub(f"{type(exc).__name__}: {exc}", token)
-                raise ChannelError(
-                    f"Telegram send to chat {target} failed: {detail}", permanent=False
-                ) from None
+                        retry_after=pause,
+                    )
+            except Exception as exc:  # TelegramError, or httpx and friends should PTB let one by
+                failure = _channel_error(exc, self._settings.token, f"sending to chat {target}")
+            if failure is not None:
+                raise failure
+            if pause:
+                log.info("Telegram flood control for chat %s: waiting %g s", target, pause)
+                await asyncio.sleep(pause)
 
     async def _wait_for_slot(self, chat: _Chat) -> None:
         """Wait until the chat's windows and the overall window allow one more message.
@@ -502,15 +507,16 @@ async def list_chats(settings: TelegramSettings) -> list[ChatInfo]:
     Raises ChannelError (a Conflict when a webhook is set or another process is polling).
     """
     token = settings.token
+    failure: ChannelError | None = None
+    updates: tuple[Update, ...] = ()
     try:
         bot = _make_bot(settings)
         async with bot:
             updates = await bot.get_updates(timeout=0)
-    except TelegramError as exc:
-        raise _channel_error(exc, token, "reading updates (getUpdates)") from None
     except Exception as exc:
-        detail = scrub(f"{type(exc).__name__}: {exc}", token)
-        raise ChannelError(f"Telegram getUpdates failed: {detail}", permanent=False) from None
+        failure = _channel_error(exc, token, "reading updates (getUpdates)")
+    if failure is not None:
+        raise failure  # outside `except`: no chained PTB error that may hold the token
     return chats_from_updates(updates)
 
 
