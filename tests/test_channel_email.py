@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
@@ -360,3 +361,17 @@ def test_build_email_date_defaults_to_now() -> None:
     msg = build_email(make_message(), SENDER, None)
     sent = msg["Date"].datetime
     assert abs((datetime.now(UTC) - sent).total_seconds()) < 60
+
+
+def test_channel_can_serve_batches_in_successive_event_loops(smtp_server: FakeSMTPServer) -> None:
+    """A batch per asyncio.run (as `run --once` does) works with the same channel object."""
+    channel = EmailChannel(settings_for(smtp_server))
+
+    async def batch(n: int) -> None:
+        await channel.open()
+        await asyncio.gather(*(channel.send(make_message(f"a{n}{k}@x.vn", k)) for k in range(3)))
+        await channel.close()
+
+    asyncio.run(batch(1))
+    asyncio.run(batch(2))
+    assert len(smtp_server.messages) == 6

@@ -496,3 +496,23 @@ def test_split_property_parts_fit_and_stay_balanced(lines: list[str], limit: int
     assert re.sub(r"\s", "", "".join(parts)) == re.sub(r"\s", "", text)
     if all(len(line) <= limit for line in lines):
         assert all(check_html(p)[0] is None for p in parts)
+
+
+def test_channel_can_serve_batches_in_successive_event_loops() -> None:
+    """open/send/close in one asyncio.run, then again in another: no lock bound to a dead loop."""
+    api = FakeTelegramAPI()
+    base_url, stop = api.start_in_thread()
+    limits = TelegramLimits(overall=Rate(30, 1.0), per_chat=Rate(1, 0.02), per_group=None)
+    ch = TelegramChannel(TelegramSettings(token=api.token, base_url=base_url), limits=limits)
+
+    async def batch() -> None:
+        await ch.open()
+        await asyncio.gather(*(ch.send(message()) for _ in range(3)))
+        await ch.close()
+
+    try:
+        asyncio.run(batch())
+        asyncio.run(batch())
+    finally:
+        stop()
+    assert len(api.sent) == 6

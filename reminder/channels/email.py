@@ -186,6 +186,7 @@ class EmailChannel:
     async def close(self) -> None:
         """QUIT and close. Never raises."""
         smtp, self._smtp = self._smtp, None
+        self._lock = asyncio.Lock()  # the next batch may run in another event loop
         if smtp is None:
             return
         try:

@@ -410,6 +410,9 @@ class TelegramChannel:
         """Release the HTTP connections. Never raises."""
         bot, self._bot = self._bot, None
         self._chats.clear()
+        # Fresh locks: the next batch may run in another event loop (asyncio.run per batch).
+        self._overall_lock = asyncio.Lock()
+        self._open_lock = asyncio.Lock()
         if bot is not None:
             await _shutdown(bot)
 
