@@ -1,0 +1,85 @@
+"""Temp configs for delivery tests: the shipped config.toml, copied and edited as text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
+
+
+def _sub(text: str, pattern: str, repl: str) -> str:
+    """`re.sub` that must match exactly once (a shipped-config edit that misses is a bug)."""
+    new, n = re.subn(pattern, lambda _m: repl, text, count=1, flags=re.MULTILINE)
+    if n != 1:
+        raise AssertionError(f"config edit did not apply: {pattern!r}")
+    return new
+
+
+def write_config(
+    folder: Path,
+    *,
+    smtp: tuple[str, int] | None = None,
+    security: str = "plain",
+    username: str | None = None,
+    ca_file: Path | None = None,
+    email: str | None = None,
+    telegram_url: str | None = None,
+    telegram: str | None = None,
+    max_attempts: int = 8,
+    titles: dict[str, str] | None = None,
+) -> Path:
+    """Copy the shipped config into `folder` (ledger and outbox land there too) and edit it.
+
+    smtp=(host, port): email transport "smtp" with `security`, `username` (None: no AUTH) and
+    `ca_file`; telegram_url: transport "bot" at that base URL. `email` / `telegram` force a
+    transport ("outbox", "off") otherwise. Retries wait 1 s, doubling, capped at 4 s.
+    titles: task id → new title (TOML basic-string escaped here).
+    """
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    text = _sub(
+        text, r'^url = "sqlite:///reminder\.db"$', f'url = "sqlite:///{folder / "ledger.db"}"'
+    )
+    text = _sub(text, r'^dir = "outbox".*$', f'dir = "{folder / "outbox"}"')
+    text = _sub(text, r"^max_attempts = \d+", f"max_attempts = {max_attempts}")
+    text = _sub(text, r"^retry_initial_seconds = \d+", "retry_initial_seconds = 1")
+    text = _sub(text, r"^retry_max_seconds = \d+", "retry_max_seconds = 4")
+    if smtp is not None:
+        host, port = smtp
+        text = _sub(text, r'(?<=\[channels\.email\]\n)transport = "outbox"', 'transport = "smtp"')
+        text = _sub(text, r'^host = "mail\.tinh\.example"$', f'host = "{host}"')
+        text = _sub(text, r"^port = 587$", f"port = {port}")
+        text = _sub(text, r'^security = "starttls".*$', f'security = "{security}"')
+        user = f'username = "{username}"' if username else "# no AUTH"
+        text = _sub(text, r'^username = "nhachan@tinh\.example"$', user)
+        text = _sub(
+            text,
+            r'(?<=reply_to = "vanthu@tinh\.example"\n)timeout_seconds = 30$',
+            "timeout_seconds = 3",
+        )
+        if ca_file is not None:
+            text = _sub(text, r"^# ca_file = .*$", f'ca_file = "{ca_file}"')
+    elif email is not None:
+        text = _sub(
+            text, r'(?<=\[channels\.email\]\n)transport = "outbox"', f'transport = "{email}"'
+        )
+    if telegram_url is not None:
+        text = _sub(text, r'(?<=\[channels\.telegram\]\n)transport = "outbox"', 'transport = "bot"')
+        text = _sub(
+            text,
+            r'^token_env = "REMINDER_TELEGRAM_TOKEN"\ntimeout_seconds = 30$',
+            f'token_env = "REMINDER_TELEGRAM_TOKEN"\nbase_url = "{telegram_url}"\ntimeout_seconds = 3',
+        )
+    elif telegram is not None:
+        text = _sub(
+            text, r'(?<=\[channels\.telegram\]\n)transport = "outbox"', f'transport = "{telegram}"'
+        )
+    for task_id, title in (titles or {}).items():
+        escaped = title.replace("\\", "\\\\").replace('"', '\\"')
+        head = re.search(rf'^id = "{task_id}"\nnumber = \d+\n', text, flags=re.MULTILINE)
+        assert head is not None, f"no task {task_id} in the shipped config"
+        rest = _sub(text[head.end() :], r'^title = ".*"$', f'title = "{escaped}"')
+        text = text[: head.end()] + rest
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
