@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
@@ -100,6 +100,14 @@ class Delivery(Strict):
     retry_max_seconds: float = Field(default=3600, gt=0)
     lease_minutes: float = Field(default=5, gt=0)
 
+    @field_validator("retry_max_seconds")
+    @classmethod
+    def _cap_above_start(cls, v: float, info: ValidationInfo) -> float:
+        start = info.data.get("retry_initial_seconds")
+        if start is not None and v < start:
+            raise ValueError(f"must not be below retry_initial_seconds = {start:g} (got {v:g})")
+        return v
+
 
 class Database(Strict):
     url: str = "sqlite:///reminder.db"
@@ -121,6 +129,18 @@ class Smtp(Strict):
     reply_to: str | None = None
     timeout_seconds: float = Field(default=30, gt=0, le=600)
     ca_file: str | None = None
+
+    @field_validator("from_", "reply_to")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None:
+            from email.utils import parseaddr
+
+            if not _EMAIL.match(parseaddr(v)[1]):
+                raise ValueError(
+                    f'expected an address such as "Văn phòng UBND tỉnh <nhachan@tinh.example>" (got {v!r})'
+                )
+        return v
 
 
 class EmailChannel(Strict):
