@@ -280,5 +280,6 @@ def telegram_chats(args: argparse.Namespace) -> int:
     if not chats:
         print("no chats yet: write to the bot, or add it to the group, then run this again")
     for chat in chats:
-        print(f"{chat.id}\t{chat.type}\t{chat.title}")
+        name = chat.title or (f"@{chat.username}" if chat.username else "")
+        print(f"{chat.id}\t{chat.type}\t{name}")
     return EX_OK
