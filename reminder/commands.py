@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reminder.cli import EX_CONFIG, EX_DATAERR, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, UsageError
@@ -246,6 +247,7 @@ def done(args: argparse.Namespace) -> int:
     if args.milestone and args.milestone not in {m.id for m in task.milestones}:
         known = ", ".join(m.id for m in task.milestones)
         raise UsageError(f"task {task.number} has no milestone {args.milestone!r} (known: {known})")
+    _check_occurrence(task, args.occurrence, _now(args))
     ledger = _ledger(settings)
     try:
         new = ledger.record_done(task.id, args.occurrence, args.milestone, _now(args), args.note)
@@ -258,6 +260,23 @@ def done(args: argparse.Namespace) -> int:
         f"{what}: {'recorded as done; no further reminders' if new else 'was already recorded as done'}"
     )
     return EX_OK
+
+
+def _check_occurrence(task: Task, label: str, now: datetime) -> None:
+    """UsageError (65) unless `label` is an occurrence of the task: a typo ("2O26") or a year
+    the task skips would be recorded, reported as stopping reminders, and stop none."""
+    from reminder.occurrences import occurrences
+
+    year = re.search(r"\d{4}", label)
+    y = int(year.group()) if year else now.year
+    known = [o.label for o in occurrences(task, date(y, 1, 1), date(y, 12, 31))]
+    if label not in known:
+        near = ", ".join(known[-8:]) or "none"
+        raise UsageError(
+            f"task {task.number} has no occurrence {label!r} (around {y}: {near}; "
+            f"see `reminder explain {task.number}`)",
+            EX_DATAERR,
+        )
 
 
 def telegram_chats(args: argparse.Namespace) -> int:
