@@ -182,13 +182,29 @@ class Dispatcher:
         return won
 
     async def _gave_up_outside_window(self, recent: list[Reminder], now: datetime) -> None:
-        """Retries whose reminder left the catch-up window can never be claimed: give up."""
+        """Retries that are no longer planned can never be claimed: give up, saying why (the
+        reminder left the catch-up window, its occurrence was recorded as done, or the config
+        no longer sends it)."""
         keys = set(await asyncio.to_thread(self.ledger.due_retries, now)) - {r.key for r in recent}
-        for key in keys:
-            await asyncio.to_thread(
-                self.ledger.mark_gave_up, key, now, "retry time is past the catch-up window"
-            )
-            log.error("gave up (retries outlasted the catch-up window): key=%s", key)
+        if not keys:
+            return
+        done = await asyncio.to_thread(self.ledger.done)
+        window_start = now - self.settings.catch_up
+        for key in sorted(keys):
+            row = await asyncio.to_thread(self.ledger.get, key)
+            if row is None:
+                continue
+            if {
+                (row.task_id, row.occurrence, None),
+                (row.task_id, row.occurrence, row.milestone_id),
+            } & done:
+                why, level = "its occurrence was recorded as done", logging.INFO
+            elif row.planned_at < window_start:
+                why, level = "retry time is past the catch-up window", logging.ERROR
+            else:
+                why, level = "no longer planned: the configuration changed", logging.WARNING
+            await asyncio.to_thread(self.ledger.mark_gave_up, key, now, why)
+            log.log(level, "gave up (%s): key=%s", why, key)
 
     async def send(
         self, reminders: Sequence[Reminder], now: datetime, late_keys: set[str], outcome: Outcome
