@@ -187,12 +187,15 @@ def test_history_lists_the_sent_rows(
 
 
 def test_done_stops_that_occurrence(tmp_path: Path, plan: list[dict[str, Any]]) -> None:
-    """`done 1 2026` then run --once at a later instant: nothing for nv01 2026, the rest goes."""
+    """`done 1 2026` then run --once later: nothing for nv01 2026, the rest goes; a typo is refused."""
     config = shipped_copy(tmp_path)
     later = "2026-12-08T08:00:00+07:00"
     due = [r for r in plan if r["send_at"] == later]
     assert any(r["task"] == "nv01" for r in due) and any(r["task"] != "nv01" for r in due)
 
+    typo = cli(config, "done", "1", "2O26")
+    assert typo.returncode == 65 and typo.stdout == ""
+    assert typo.stderr.startswith("reminder done: task 1 has no occurrence '2O26'")
     done = cli(config, "done", "1", "2026", "--note", "đã nộp báo cáo")
     assert done.returncode == 0, done.stderr
     assert "occurrence 2026: recorded as done" in done.stdout
@@ -283,10 +286,10 @@ def test_send_test_email_reaches_the_server(
     assert (SMTP_USER, True) in smtp_tls_server.logins
 
 
-def test_send_test_to_a_stopped_server_exits_75(
-    tmp_path: Path, smtp_tls_server: FakeSMTPServer
+def test_stopped_server_exits_75(
+    tmp_path: Path, smtp_tls_server: FakeSMTPServer, first_send_at: tuple[str, Any]
 ) -> None:
-    """`send-test` with the SMTP server down: exit 75, one line on stderr, no traceback."""
+    """SMTP server down: `send-test` exits 75 with one line, no traceback; run --once exits 75."""
     config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
     smtp_tls_server.stop()
     proc = cli(config, "send-test", "email", "vanthu@tinh.example", env=SMTP_ENV)
@@ -295,6 +298,11 @@ def test_send_test_to_a_stopped_server_exits_75(
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("reminder send-test: failed (temporary): SMTP ")
     assert "Traceback" not in proc.stderr
+
+    run = cli(config, "run", "--once", "--now", first_send_at[0], env=SMTP_ENV)
+    assert run.returncode == 75, run.stderr
+    assert " 0 reminder(s) sent (0 late), " in run.stdout and " to retry, 0 given up" in run.stdout
+    assert "Traceback" not in run.stderr
 
 
 def test_wrong_smtp_password_never_printed(

@@ -3,6 +3,7 @@ real channels against the loopback SMTP server and the fake Telegram Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from collections import defaultdict
@@ -224,6 +225,22 @@ async def test_second_cycle_and_restart_send_nothing_new(
     assert {rows[k].status for k in sent_keys} == {Status.SENT}
 
 
+async def test_two_processes_on_one_ledger_send_each_reminder_once(
+    email_rig: Rig, smtp_server: FakeSMTPServer
+) -> None:
+    """Two dispatchers cycling at once on the same database: every key goes out exactly once."""
+    other = Rig(email_rig.config)
+    try:
+        due = email_rig.due(NOW, "email")
+        a, b = await asyncio.gather(email_rig.cycle(NOW), other.cycle(NOW))
+    finally:
+        other.close()
+    assert a.sent + b.sent == len(due)
+    sent = [k for g in smtp_server.messages for k in keys_of(g)]
+    assert sorted(sent) == sorted(r.key for r in due)
+    assert len(smtp_server.messages) == len({(r.agency, r.address) for r in due})
+
+
 # -- failures --------------------------------------------------------------------------------
 
 
@@ -289,6 +306,35 @@ async def test_server_down_then_back_loses_nothing(
     assert {rows[r.key].status for r in due} == {Status.SENT}
 
 
+async def test_server_gone_mid_batch_loses_and_repeats_nothing(
+    email_rig: Rig, smtp_server: FakeSMTPServer
+) -> None:
+    """The server stops after 3 messages: the rest fail, and the retry sends only those."""
+    due = email_rig.due(NOW, "email")
+    channel = email_rig.dispatcher.channels["email"]
+    real_send = channel.send
+
+    async def send_then_die(message: Any) -> Any:
+        receipt = await real_send(message)
+        if len(smtp_server.messages) == 3:
+            smtp_server.stop()
+        return receipt
+
+    channel.send = send_then_die  # type: ignore[method-assign]
+    first = await email_rig.cycle(NOW)
+
+    assert first.messages == 3 and first.failed == len(due) - first.sent > 0
+    smtp_server.start()
+    channel.send = real_send  # type: ignore[method-assign]
+    await email_rig.cycle(NOW + timedelta(seconds=1))
+
+    sent = [k for g in smtp_server.messages for k in keys_of(g)]
+    assert sorted(sent) == sorted(r.key for r in due)
+    assert len(smtp_server.messages) == len({(r.agency, r.address) for r in due})
+    rows = email_rig.rows()
+    assert {rows[r.key].status for r in due} == {Status.SENT}
+
+
 async def test_refused_recipient_gives_up_and_is_never_retried(
     email_rig: Rig, smtp_server: FakeSMTPServer
 ) -> None:
@@ -332,6 +378,25 @@ async def test_retries_exhausted_give_up(make_rig: Any, smtp_server: FakeSMTPSer
     assert smtp_server.received_for(address) == []
     await rig.cycle(now + timedelta(minutes=1))
     assert rig.ledger.get(key) == row
+
+
+async def test_retry_outlasting_the_catch_up_window_gives_up(
+    email_rig: Rig, smtp_server: FakeSMTPServer
+) -> None:
+    """A failed reminder whose next cycle comes after the catch-up window is given up, not sent."""
+    address = "sotaichinh@tinh.example"
+    mine = by_address(email_rig.due(NOW, "email"))[address]
+    smtp_server.tempfail = {address}
+    await email_rig.cycle(NOW)
+    smtp_server.tempfail = set()
+
+    outcome = await email_rig.cycle(NOW + timedelta(hours=25))
+
+    assert outcome.messages == 0 and smtp_server.received_for(address) == []
+    rows = email_rig.rows()
+    for r in mine:
+        assert rows[r.key].status is Status.GAVE_UP
+        assert rows[r.key].last_error == "retry time is past the catch-up window"
 
 
 # -- catch-up and completions ----------------------------------------------------------------
@@ -396,6 +461,30 @@ async def test_done_occurrence_gets_no_more_reminders(
     sent = set().union(*(keys_of(g) for g in smtp_server.messages))
     assert not any(k.startswith("nv01|2026|") for k in sent)
     assert not any(k.startswith("nv01|") for k in email_rig.rows())
+
+
+async def test_done_also_stops_a_pending_retry(
+    email_rig: Rig, smtp_server: FakeSMTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A retry pending when its occurrence is recorded done is dropped, saying so (not an error)."""
+    caplog.set_level(logging.INFO)
+    address = "sonoivu@tinh.example"
+    mine = by_address(email_rig.due(NOW, "email"))[address]
+    smtp_server.tempfail = {address}
+    await email_rig.cycle(NOW)
+    smtp_server.tempfail = set()
+
+    email_rig.ledger.record_done("nv01", "2026", None, NOW + timedelta(milliseconds=500))
+    await email_rig.cycle(NOW + timedelta(seconds=1))
+
+    [got] = smtp_server.received_for(address)
+    assert keys_of(got) == {r.key for r in mine if r.task_id != "nv01"}
+    rows = email_rig.rows()
+    [nv01] = [rows[r.key] for r in mine if r.task_id == "nv01"]
+    assert nv01.status is Status.GAVE_UP and nv01.sent_at is None
+    assert nv01.last_error == "its occurrence was recorded as done"
+    gave_up = [r for r in caplog.records if r.getMessage().startswith("gave up")]
+    assert gave_up and all(r.levelno == logging.INFO for r in gave_up)
 
 
 # -- secrets ---------------------------------------------------------------------------------
@@ -572,6 +661,29 @@ async def test_telegram_group_upgraded_to_supergroup_is_followed_and_logged(
         if rec.name == "reminder.dispatch" and rec.levelno == logging.WARNING
     ]
     assert any(old in w and str(new) in w and "config.toml" in w for w in warnings), warnings
+
+
+async def test_telegram_flood_control_is_retried_no_sooner_than_asked(
+    telegram_rig: Any, telegram_api: FakeTelegramAPI
+) -> None:
+    """429 retry_after 45 s (longer than the channel waits) → FAILED until then, then delivered."""
+    chat = "-1001000000002"
+    telegram_api.flood(chat, retry_after=45, times=1)
+    rig: Rig = telegram_rig()
+    mine = by_address(rig.due(NOW, "telegram"))[chat]
+
+    outcome = await rig.cycle(NOW)
+
+    assert outcome.failed == len(mine) and outcome.gave_up == 0
+    rows = rig.rows()
+    assert {rows[r.key].next_attempt_at for r in mine} == {NOW + timedelta(seconds=45)}
+    early = await rig.cycle(NOW + timedelta(seconds=44))
+    assert early.messages == 0 and telegram_api.sent_to(chat) == []
+    await rig.cycle(NOW + timedelta(seconds=45))
+    [got] = telegram_api.sent_to(chat)
+    assert got.parse_mode == "HTML"
+    rows = rig.rows()
+    assert all(rows[r.key].status is Status.SENT and rows[r.key].attempts == 2 for r in mine)
 
 
 async def test_telegram_blocked_or_unknown_chat_gives_up_for_good(
