@@ -84,6 +84,9 @@ class Daemon:
         self.dispatcher: Dispatcher
         self.background: set[asyncio.Task[None]] = set()
         self.next_at: datetime | None = None
+        self.announced = ""  # the last next-wake-up line logged
+        self.status_sent = ""  # the last STATUS= text sent
+        self.reload_failed = ""  # STATUS= prefix while the last reload was refused
         self.started = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -193,9 +196,8 @@ class Daemon:
         if self.scheduler.get_job("wake"):
             self.scheduler.remove_job("wake")
         self.next_at = found[0] if found else None
-        sdnotify.status(self._status())
         if found is None:
-            log.info("nothing due in the next two days; the sweep keeps watching")
+            self._announce("nothing due in the next two days; the sweep keeps watching")
             return
         at, batch = found
         self.scheduler.add_job(
@@ -204,12 +206,23 @@ class Daemon:
             id="wake",
             replace_existing=True,
         )
-        log.info("next wake-up at %s: %s", at.isoformat(), _describe(batch))
+        self._announce(f"next wake-up at {at.isoformat()}: {_describe(batch)}")
+
+    def _announce(self, plan: str) -> None:
+        """Log the next wake-up and set STATUS=, each only when it changed: the sweep derives
+        the same wake-up every 5 minutes, and an idle daemon says nothing."""
+        if plan != self.announced:
+            self.announced = plan
+            log.info("%s", plan)
+        status = self._status()
+        if status != self.status_sent:
+            self.status_sent = status
+            sdnotify.status(status)
 
     def _status(self) -> str:
         nxt = self.next_at
         when = nxt.strftime("%d/%m/%Y %H:%M") if nxt else "none within two days"
-        return f"{len(self.settings.catalog.tasks)} tasks; next wake-up {when}"
+        return f"{self.reload_failed}{len(self.settings.catalog.tasks)} tasks; next wake-up {when}"
 
     async def reload(self) -> None:
         """SIGHUP: re-read config and templates; swap them in only if they are valid."""
@@ -227,11 +240,15 @@ class Daemon:
                 "reload refused: %d error(s); still running the previous configuration",
                 len(exc.problems),
             )
-            sdnotify.ready(
+            self.reload_failed = (
                 f"reload FAILED ({len(exc.problems)} error(s), see the journal); "
-                f"running the previous configuration; {self._status()}"
+                "running the previous configuration; "
             )
+            self.status_sent = self._status()
+            sdnotify.ready(self.status_sent)
             return
+        self.reload_failed = ""
+        self.announced = ""  # say the next wake-up again under the new configuration
         if settings.database_url != self.settings.database_url:
             log.warning("[database] url changed: it takes effect at the next restart")
         async with self.cycle_lock:
