@@ -1,0 +1,489 @@
+"""The daemon as a real subprocess: timing, sd_notify, reloads, crashes, outages, idle cost.
+
+Each test starts `python -m reminder --config CFG run --now ISO` (tests/daemon_harness.py)
+against the loopback SMTP server of tests/fakes and a fake NOTIFY_SOCKET. `--now` shifts the
+daemon's clock by a fixed offset, so a reminder planned for 2026-12-01 08:00 +07:00 falls a
+few real seconds after the start. Run with -s to see the measured figures.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import signal
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_harness import (
+    Agency,
+    Config,
+    DaemonProcess,
+    Group,
+    Task,
+    TimedSMTPServer,
+    history,
+    line_of,
+    plain_text,
+    reminder_cli,
+    reminder_keys,
+    write_config,
+)
+from fakes.notify_socket import FakeNotifySocket
+
+from reminder.model import VN_TZ
+
+# With the harness's default config (ladder "14 days before", deadline 15/12) the one
+# reminder of task nv01 is planned for this instant.
+X = datetime(2026, 12, 1, 8, 0, tzinfo=VN_TZ)
+KEY_X = "nv01|2026|bao-cao|D-14|so-mot|email|somot@tinh.example"
+LATE_WORDING = (
+    "được gửi chậm so với lịch do hệ thống nhắc hạn bị gián đoạn"  # _macros.txt late_note
+)
+
+
+@pytest.fixture
+def smtp() -> Iterator[TimedSMTPServer]:
+    """A plain SMTP server on 127.0.0.1 that records receipt times."""
+    with TimedSMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def notify() -> Iterator[FakeNotifySocket]:
+    """A stand-in for systemd's NOTIFY_SOCKET."""
+    with FakeNotifySocket() as sock:
+        yield sock
+
+
+Spawn = Callable[..., DaemonProcess]
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """Start daemons; every one still running at teardown is killed."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Path, now: datetime | None, **kwargs: Any) -> DaemonProcess:
+        daemon = DaemonProcess(config, now, **kwargs)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.close()
+
+
+def _datagram_index(sock: FakeNotifySocket, text: str, count: int = 1) -> int:
+    hits = [i for i, m in enumerate(sock.messages()) if text in m]
+    assert len(hits) >= count, f"{text!r} x{count} not in {sock.messages()!r}"
+    return hits[count - 1]
+
+
+def _context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of every thread of `pid` (Linux /proc)."""
+    total = 0
+    for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        with open(status) as f:
+            total += sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
+    return total
+
+
+def _ledger_status(db: Path) -> dict[str, str]:
+    """key → status, read straight from the SQLite ledger."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return dict(conn.execute("SELECT key, status FROM delivery"))
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(40)
+def test_reminder_due_soon_is_sent_on_time_and_exactly_once(
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+) -> None:
+    """A reminder due 3 s after start reaches the SMTP server within 1.5 s of its instant, once."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(cfg, X - timedelta(seconds=3), log_level="DEBUG")
+
+    assert smtp.wait_for(1, timeout=20) == 1, daemon.text()
+    received_at, message = smtp.received()[0]
+    # The instant converted through the daemon's offset, as APScheduler scheduled it.
+    line = daemon.wait_for_line(r'Running job "Daemon\._wake.*\(scheduled at [^)]+\)', 5)
+    m = re.search(r"\(scheduled at ([^)]+)\)\s*$", line)
+    assert m, line
+    real_instant = datetime.fromisoformat(m.group(1)).timestamp()
+    delay = received_at - real_instant
+    # The daemon's own clock when the cycle ran (the shifted clock, in its log).
+    cycle = daemon.wait_for_line(r"cycle at \S+: 1 message", 5)
+    m = re.search(r"cycle at (\S+):", cycle)
+    assert m, cycle
+    cycle_lag = (datetime.fromisoformat(m.group(1)) - X).total_seconds()
+    since_launch = received_at - (daemon.launched + 3)
+    print(
+        f"\non-time: received {delay * 1000:.0f} ms after its instant (cycle began "
+        f"{cycle_lag * 1000:.0f} ms after it on the daemon's clock; {since_launch:.2f} s after "
+        "launch + 3 s, which includes the interpreter's start-up)"
+    )
+    assert real_instant >= daemon.launched + 3 - 0.01, "the offset must be taken after launch"
+    assert -0.01 <= delay <= 1.5
+    assert 0 <= cycle_lag <= 1.5
+    assert message.rcpt_tos == ("somot@tinh.example",)
+    assert reminder_keys(message) == [KEY_X]
+    assert LATE_WORDING not in plain_text(message)
+
+    time.sleep(3)  # a second copy would come now if the wake-up or a sweep repeated it
+    assert smtp.count() == 1
+    assert daemon.stop() == 0
+    assert _ledger_status(tmp_path / "ledger.db") == {KEY_X: "sent"}
+
+
+@pytest.mark.timeout(40)
+def test_sd_notify_ready_reload_watchdog_stopping(
+    tmp_path: Path, smtp: TimedSMTPServer, notify: FakeNotifySocket, spawn: Spawn
+) -> None:
+    """NOTIFY_SOCKET gets READY, RELOADING+MONOTONIC_USEC then READY on SIGHUP, WATCHDOG pings, STOPPING; exit 0."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(cfg, X - timedelta(days=3), notify_socket=notify.path, watchdog_usec=400_000)
+
+    first = notify.wait_for("READY=1", timeout=20)
+    assert "STATUS=1 tasks; next wake-up none within two days" in first.split("\n")
+
+    pings = len([m for m in notify.messages() if m == "WATCHDOG=1"])
+    time.sleep(1.0)
+    pings = len([m for m in notify.messages() if m == "WATCHDOG=1"]) - pings
+    assert pings >= 2, f"{pings} WATCHDOG=1 in 1 s with WATCHDOG_USEC=400000 (expected ~5)"
+
+    daemon.signal(signal.SIGHUP)
+    notify.wait_for("READY=1", timeout=15, count=2)
+    mono_now = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    reloading = notify.wait_for("RELOADING=1", timeout=1)
+    fields = dict(line.split("=", 1) for line in reloading.split("\n"))
+    assert set(fields) == {"RELOADING", "MONOTONIC_USEC"}
+    usec = int(fields["MONOTONIC_USEC"])
+    assert mono_now - 10_000_000 < usec <= mono_now  # the same CLOCK_MONOTONIC, moments ago
+    assert (
+        _datagram_index(notify, "READY=1")
+        < _datagram_index(notify, "RELOADING=1")
+        < _datagram_index(notify, "READY=1", 2)
+    )
+    daemon.wait_for_line(r"reloaded .*config\.toml \(1 tasks\)", 5)
+
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(15) == 0
+    assert _datagram_index(notify, "STOPPING=1") > _datagram_index(notify, "READY=1", 2)
+    assert daemon.lines()[-1].endswith("reminder.daemon: stopped")
+    assert "Traceback" not in daemon.text()
+
+
+@pytest.mark.timeout(40)
+def test_sighup_with_a_valid_change_applies_it(
+    tmp_path: Path, smtp: TimedSMTPServer, notify: FakeNotifySocket, spawn: Spawn
+) -> None:
+    """SIGHUP after adding a lead time makes the new reminder (due seconds later) go out."""
+    y = X - timedelta(days=1)  # Monday 30/11/2026 08:00: 15 days before the 15/12 deadline
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(cfg, y - timedelta(seconds=5), notify_socket=notify.path)
+    notify.wait_for("READY=1", timeout=20)
+    daemon.wait_for_line(r"next wake-up at 2026-12-01T08:00:00\+07:00", 1)
+
+    write_config(tmp_path, Config(smtp_port=smtp.port, lead_before=(15, 14)))
+    daemon.signal(signal.SIGHUP)
+    ready = notify.wait_for("READY=1", timeout=15, count=2)
+    assert "FAILED" not in ready
+    daemon.wait_for_line(r"next wake-up at 2026-11-30T08:00:00\+07:00", 5)
+    assert smtp.count() == 0, "sent before its instant"
+
+    assert smtp.wait_for(1, timeout=15) == 1, daemon.text()
+    received_at, message = smtp.received()[0]
+    assert received_at >= daemon.launched + 5 - 0.01  # not before its instant
+    assert reminder_keys(message) == ["nv01|2026|bao-cao|D-15|so-mot|email|somot@tinh.example"]
+    assert daemon.stop() == 0
+    assert smtp.count() == 1
+
+
+@pytest.mark.timeout(50)
+def test_sighup_with_a_broken_file_keeps_the_old_config(
+    tmp_path: Path, smtp: TimedSMTPServer, notify: FakeNotifySocket, spawn: Spawn
+) -> None:
+    """A TOML syntax error, then an unknown agency id, on SIGHUP: old config kept, errors logged, reminder still sent."""
+    good = Config(smtp_port=smtp.port)
+    cfg = write_config(tmp_path, good)
+    daemon = spawn(cfg, X - timedelta(seconds=7), notify_socket=notify.path)
+    notify.wait_for("READY=1", timeout=20)
+
+    # 1. TOML syntax error: an unclosed string.
+    text = cfg.read_text(encoding="utf-8")
+    broken = text.replace(
+        'title = "Nhiệm vụ thử nghiệm số một"', 'title = "Nhiệm vụ thử nghiệm số một'
+    )
+    assert broken != text
+    cfg.write_text(broken, encoding="utf-8")
+    bad_line = line_of(cfg, 'title = "Nhiệm vụ thử nghiệm số một')
+    mark = len(daemon.lines())
+    daemon.signal(signal.SIGHUP)
+    ready = notify.wait_for("READY=1", timeout=15, count=2)
+    assert "STATUS=reload FAILED (1 error(s)" in ready
+    assert "running the previous configuration" in ready
+    daemon.wait_for_line(
+        rf"ERROR reminder\.daemon: reload refused: {re.escape(str(cfg))}:{bad_line}: TOML syntax error",
+        5,
+        after=mark,
+    )
+    daemon.wait_for_line(r"still running the previous configuration", 5, after=mark)
+
+    # 2. A cross-reference error: the lead agency does not exist.
+    cfg.write_text(text.replace('lead = "so-mot"', 'lead = "so-khong-co"'), encoding="utf-8")
+    bad_line = line_of(cfg, 'lead = "so-khong-co"')
+    mark = len(daemon.lines())
+    daemon.signal(signal.SIGHUP)
+    ready = notify.wait_for("READY=1", timeout=15, count=3)
+    assert "STATUS=reload FAILED" in ready
+    daemon.wait_for_line(
+        rf"reload refused: {re.escape(str(cfg))}:{bad_line}: tasks\[nv01\]\.lead: unknown agency",
+        5,
+        after=mark,
+    )
+
+    assert daemon.proc.poll() is None, "the daemon died on a bad reload"
+    assert smtp.count() == 0, "the reminder came before the reloads were over: test too slow"
+    assert smtp.wait_for(1, timeout=15) == 1, daemon.text()
+    _at, message = smtp.received()[0]
+    assert message.rcpt_tos == ("somot@tinh.example",)
+    assert reminder_keys(message) == [KEY_X]
+    daemon.wait_for_line(r"nothing due in the next two days", 5)
+    time.sleep(0.1)
+    # After the send the status changed (no next wake-up) and still says the reload failed.
+    last = [m for m in notify.messages() if "STATUS=" in m][-1]
+    assert "STATUS=reload FAILED (1 error(s), see the journal); running the previous " in last
+    assert last.endswith("1 tasks; next wake-up none within two days")
+    assert daemon.stop() == 0
+    assert "Traceback" not in daemon.text()
+
+
+@pytest.mark.timeout(40)
+@pytest.mark.parametrize("mistake", ["toml-syntax", "unknown-agency"])
+def test_bad_config_at_start_exits_78_with_one_line_errors(
+    tmp_path: Path, notify: FakeNotifySocket, spawn: Spawn, mistake: str
+) -> None:
+    """A broken config at start: exit 78, one `file:line:` error line each, no traceback, no READY."""
+    cfg = write_config(tmp_path, Config(smtp_port=2525))
+    text = cfg.read_text(encoding="utf-8")
+    if mistake == "toml-syntax":
+        bad, needle = text.replace("max_attempts = 3", "max_attempts = "), "max_attempts ="
+    else:
+        bad, needle = text.replace('lead = "so-mot"', 'lead = "so-hai"'), 'lead = "so-hai"'
+    cfg.write_text(bad, encoding="utf-8")
+    daemon = spawn(cfg, X - timedelta(seconds=3), notify_socket=notify.path)
+
+    assert daemon.wait(30) == 78
+    lines = daemon.lines()
+    assert lines, "no error printed"
+    where = f"{cfg}:{line_of(cfg, needle)}:"
+    assert any(where in line for line in lines), lines
+    for line in lines:
+        assert re.match(r"^\S+ \S+ ERROR reminder\.daemon: config: \S+:\d+: \S", line), line
+    assert "Traceback" not in daemon.text()
+    assert daemon.stdout() == []
+    statuses = notify.messages()
+    assert not any("READY=1" in m for m in statuses), statuses
+    assert any(m.startswith("STATUS=invalid configuration") for m in statuses), statuses
+
+
+@pytest.mark.timeout(90)
+def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """SIGKILL during a 301-message batch to a slow server, restart: all delivered, duplicates ≤ sends in flight."""
+    members = [
+        Agency(f"cq-{i:03d}", f"Cơ quan {i:03d}", (f"cq{i:03d}@tinh.example",)) for i in range(300)
+    ]
+    with TimedSMTPServer(delay=0.02) as smtp:
+        config = Config(
+            smtp_port=smtp.port,
+            agencies=(Agency("so-mot", "Sở Một", ("somot@tinh.example",)), *members),
+            groups=(Group("tat-ca", "các cơ quan trên địa bàn tỉnh", [a.id for a in members]),),
+            tasks=(Task("nv01", 1, "Nhiệm vụ thử nghiệm số một", "so-mot", support=("tat-ca",)),),
+            support_before=(14,),
+            lease_minutes=0.05,  # 3 s
+        )
+        cfg = write_config(tmp_path, config)
+        expected = {KEY_X} | {f"nv01|2026|bao-cao|D-14|{a.id}|email|{a.email[0]}" for a in members}
+        first = spawn(cfg, X - timedelta(seconds=2))
+        got = smtp.wait_for(100, timeout=40)
+        assert got >= 100, first.text()
+        first.kill()
+        time.sleep(0.3)  # the server notices the closed connection
+        at_kill = smtp.received()
+        assert len(at_kill) < len(expected), "the batch finished before the kill: make it slower"
+        ledger_at_kill = _ledger_status(tmp_path / "ledger.db")
+        marked = {k for k, s in ledger_at_kill.items() if s == "sent"}
+        received_keys = {k for _t, m in at_kill for k in reminder_keys(m)}
+        in_flight = received_keys - marked  # on the wire, or accepted but not yet marked
+        assert set(ledger_at_kill) == expected  # the whole batch was claimed at once
+        assert marked <= received_keys  # never marked sent without being sent
+
+        second = spawn(cfg, X + timedelta(seconds=10))
+        second.wait_for_line(r"cycle at \S+: \d+ message", 60)
+        assert second.stop() == 0
+        everything = smtp.received()
+
+    counts = Counter(k for _t, m in everything for k in reminder_keys(m))
+    duplicates = sum(n - 1 for n in counts.values())
+    recovered = len(re.findall(r"recovering nv01\|", second.text()))
+    print(
+        f"\ncrash: killed after {len(at_kill)} of {len(expected)} messages; {len(marked)} marked sent, "
+        f"{len(in_flight)} in flight at the kill; {recovered} recovered after the lease; "
+        f"{duplicates} duplicate(s) in {len(everything)} messages"
+    )
+    assert set(counts) == expected, f"missing: {sorted(expected - set(counts))[:5]}"
+    assert duplicates <= len(in_flight)
+    assert duplicates <= 5
+    assert {k for k, n in counts.items() if n > 1} <= in_flight
+    assert recovered == len(expected) - len(marked)
+    assert set(_ledger_status(tmp_path / "ledger.db").values()) == {"sent"}
+
+
+@pytest.mark.timeout(60)
+def test_outage_sends_recent_late_reminder_and_records_old_one_as_missed(
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+) -> None:
+    """After downtime: a reminder 2 h late is sent once saying it is late; one 3 days late is recorded missed."""
+    config = Config(
+        smtp_port=smtp.port,
+        agencies=(
+            Agency("so-mot", "Sở Một", ("somot@tinh.example",)),
+            Agency("so-hai", "Sở Hai", ("sohai@tinh.example",)),
+        ),
+        tasks=(
+            # reminders at Fri 06/11 08:00 (kế hoạch) and Fri 04/12 08:00 (báo cáo)
+            Task(
+                "nv01",
+                1,
+                "Nhiệm vụ thử nghiệm số một",
+                "so-mot",
+                milestones=(("ke-hoach", "Kế hoạch", "20/11"), ("bao-cao", "Báo cáo", "18/12")),
+            ),
+            # reminder at Tue 01/12 08:00
+            Task("nv02", 2, "Nhiệm vụ thử nghiệm số hai", "so-hai"),
+        ),
+        catch_up_hours=24,
+    )
+    cfg = write_config(tmp_path, config)
+    # The ledger already has rows: the daemon ran on 06/11 and sent that day's reminder.
+    once = reminder_cli(cfg, "run", "--once", "--now", "2026-11-06T08:00:00+07:00")
+    assert once.returncode == 0, once.stderr
+    assert smtp.count() == 1
+    key_recent = "nv01|2026|bao-cao|D-14|so-mot|email|somot@tinh.example"
+    key_old = "nv02|2026|bao-cao|D-14|so-hai|email|sohai@tinh.example"
+
+    # Back on Friday 04/12 at 10:00: 2 h after one reminder, 3 days and 2 h after the other.
+    daemon = spawn(cfg, datetime(2026, 12, 4, 10, 0, tzinfo=VN_TZ))
+    daemon.wait_for_line(
+        r"cycle at \S+: 1 message\(s\): 1 reminder\(s\) sent \(1 late\).* 1 missed", 20
+    )
+    daemon.wait_for_line(
+        rf"missed \(instant 2026-12-01T08:00:00\+07:00 .*key={re.escape(key_old)}", 1
+    )
+    time.sleep(1)
+    assert daemon.stop() == 0
+
+    messages = [m for _t, m in smtp.received()]
+    assert len(messages) == 2
+    late = messages[1]
+    assert reminder_keys(late) == [key_recent]
+    assert LATE_WORDING in plain_text(late)
+    assert LATE_WORDING not in plain_text(messages[0])
+    assert not smtp.received_for("sohai@tinh.example")
+    rows = {r["key"]: r for r in history(cfg)}
+    assert rows[key_old]["status"] == "missed"
+    assert rows[key_old]["sent_at"] is None
+    assert rows[key_recent]["status"] == "sent"
+    assert rows[key_recent]["late"] is True
+    assert rows[key_recent]["attempts"] == 1
+
+
+@pytest.mark.timeout(60)
+def test_two_daemons_and_a_clock_jumped_back_cannot_duplicate(
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+) -> None:
+    """Two daemons on one ledger wake at the same instant, then a third restarts before it: one copy."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    a = spawn(cfg, X - timedelta(seconds=3))
+    b = spawn(cfg, X - timedelta(seconds=3))
+    assert smtp.wait_for(1, timeout=30) == 1
+    for d in (a, b):  # past X, each has nothing left to send (or waits on the other's claim)
+        d.wait_for_line(r"nothing due in the next two days|: retries", 20)
+    time.sleep(0.5)
+    assert smtp.count() == 1
+    assert a.stop() == 0 and b.stop() == 0
+    senders = [d for d in (a, b) if "reminder.dispatch: sent email" in d.text()]
+    assert len(senders) == 1
+    raced = all("next wake-up at 2026-12-01T08:00:00+07:00" in d.text() for d in (a, b))
+    print(f"\ntwo daemons: {'both' if raced else 'one'} woke at the instant; 1 copy sent")
+
+    # The wall clock goes back 2 s after the send (NTP step, VM snapshot): the instant comes again.
+    c = spawn(cfg, X - timedelta(seconds=2))
+    start = c.wait_for_line(r"next wake-up at 2026-12-01T08:00:00\+07:00", 20)
+    c.wait_for_line(r"nothing due in the next two days", 20, after=c.lines().index(start))
+    time.sleep(0.5)
+    assert c.stop() == 0
+    assert smtp.count() == 1
+    assert "sent email" not in c.text()
+    assert _ledger_status(tmp_path / "ledger.db") == {KEY_X: "sent"}
+
+
+@pytest.mark.timeout(40)
+def test_idle_daemon_makes_no_connections_logs_nothing_and_does_not_wake(
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+) -> None:
+    """Nothing due for days, no watchdog: 10 s without SMTP connections, log lines, CPU or wake-ups."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(cfg, X - timedelta(days=5))
+    daemon.wait_for_line(r"nothing due in the next two days", 20)
+    time.sleep(0.3)  # start-up is over
+    lines, cpu, switches = len(daemon.lines()), daemon.cpu_seconds(), _context_switches(daemon.pid)
+    time.sleep(10)
+    cpu = daemon.cpu_seconds() - cpu
+    switches = _context_switches(daemon.pid) - switches
+    print(
+        f"\nidle 10 s: {cpu:.2f} s CPU, {switches} context switches, {smtp.connections} SMTP connections"
+    )
+    assert daemon.proc.poll() is None
+    assert daemon.lines()[lines:] == []
+    assert smtp.connections == 0 and smtp.count() == 0
+    assert cpu <= 0.1
+    assert switches <= 10  # an event loop with a timer firing would show here
+    assert daemon.stop() == 0
+
+
+@pytest.mark.timeout(40)
+def test_sweeps_are_silent_when_nothing_changes(
+    tmp_path: Path, smtp: TimedSMTPServer, notify: FakeNotifySocket, spawn: Spawn
+) -> None:
+    """The safety sweep (shortened to 0.25 s here) logs nothing while the next wake-up stays the same."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(
+        cfg,
+        X - timedelta(days=1),  # next wake-up within two days: the sweep re-derives it each time
+        notify_socket=notify.path,
+        log_level="DEBUG",  # APScheduler then logs each sweep it runs
+        python_prelude="import datetime, reminder.daemon\n"
+        "reminder.daemon.SWEEP = datetime.timedelta(seconds=0.25)",
+    )
+    notify.wait_for("READY=1", timeout=20)
+    time.sleep(0.2)
+    lines = len(daemon.lines())
+    time.sleep(1.6)  # about six sweeps
+    new = daemon.lines()[lines:]
+    sweeps = [line for line in new if 'Running job "Daemon._sweep' in line]
+    ours = [line for line in new if " reminder." in line]
+    assert len(sweeps) >= 3, new
+    assert ours == [], "a sweep that changes nothing should say nothing"
+    assert smtp.connections == 0
+    assert daemon.stop() == 0
