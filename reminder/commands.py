@@ -156,7 +156,9 @@ async def _run_once(settings: Settings, now: datetime) -> int:
     finally:
         ledger.close()
     print(f"{now.isoformat()}: {outcome}")
-    return EX_TEMPFAIL if outcome.failed else EX_OK
+    if outcome.failed:
+        return EX_TEMPFAIL  # some will be retried: run again later
+    return EX_UNAVAILABLE if outcome.gave_up else EX_OK  # given up: ops must look (history)
 
 
 def preview(args: argparse.Namespace) -> int:

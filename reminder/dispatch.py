@@ -104,20 +104,24 @@ class Dispatcher:
     # -- planning ---------------------------------------------------------------------
 
     def due(self, now: datetime) -> tuple[list[Reminder], list[Reminder]]:
-        """(in the catch-up window, older and never sent) at `now`, completions excluded."""
+        """(in the catch-up window, older and never sent) at `now`, completions excluded.
+
+        "Older" looks back MISSED_LOOKBACK beyond the window, but never to before the
+        ledger's first row (less the window): what fell due before this installation
+        started sending was never its to send. An empty ledger has no older reminders.
+        """
         s = self.settings
         done = self.ledger.done()
         window_start = now - s.catch_up
         cat, chans = s.catalog, s.channels
         recent = plan(cat, window_start, now, channels=chans, done=done, cal=self.calendar)
-        older = plan(
-            cat,
-            now - s.catch_up - MISSED_LOOKBACK,
-            window_start,
-            channels=chans,
-            done=done,
-            cal=self.calendar,
-        )
+        first = self.ledger.first_activity()
+        if first is None:
+            return recent, []
+        since = max(window_start - MISSED_LOOKBACK, first - s.catch_up)
+        if since >= window_start:
+            return recent, []
+        older = plan(cat, since, window_start, channels=chans, done=done, cal=self.calendar)
         return recent, [r for r in older if r.send_at < window_start]
 
     def next_wakeup(
@@ -149,13 +153,6 @@ class Dispatcher:
         """Plan, claim, render and send everything due at `now`."""
         outcome = Outcome()
         recent, older = await asyncio.to_thread(self.due, now)
-        if older and not await asyncio.to_thread(self.ledger.history, limit=1):
-            log.info(
-                "new ledger: %d reminder(s) before %s are not reviewed (the daemon was not running)",
-                len(older),
-                (now - self.settings.catch_up).isoformat(),
-            )
-            older = []
         missed = await asyncio.to_thread(self.ledger.record_missed, older, now)
         for r in missed:
             log.warning(

@@ -552,6 +552,16 @@ class Ledger:
             out.extend(stale)
         return out
 
+    def first_activity(self) -> datetime | None:
+        """When the ledger recorded its first delivery row (None while it is empty).
+
+        Reminders due before the ledger existed were never this installation's to send, so
+        the dispatcher does not record them as missed.
+        """
+        with self._read() as conn:
+            first = conn.execute(sa.select(sa.func.min(_D.c.created_at))).scalar()
+        return _as_utc(first)
+
     def next_retry_at(self) -> datetime | None:
         """When the daemon should wake for retries: the earliest next_attempt_at of FAILED
         rows, or claimed_at + lease of SENDING rows. None if there is nothing to retry."""

@@ -308,7 +308,7 @@ def test_stopped_server_exits_75(
 def test_wrong_smtp_password_never_printed(
     tmp_path: Path, smtp_tls_server: FakeSMTPServer, first_send_at: tuple[str, Any]
 ) -> None:
-    """A refused login: send-test exits 69 and run --once gives up, at DEBUG, never showing it."""
+    """A refused login: send-test and run --once exit 69 (given up), at DEBUG never showing it."""
     config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
     env = {"REMINDER_SMTP_PASSWORD": WRONG_PASSWORD}
 
@@ -317,6 +317,7 @@ def test_wrong_smtp_password_never_printed(
     assert len(test.stderr.strip().splitlines()) == 1 and "535" in test.stderr
     run = cli(config, "--log-level", "DEBUG", "run", "--once", "--now", first_send_at[0], env=env)
     assert "given up" in run.stdout and "0 reminder(s) sent" in run.stdout
+    assert run.returncode == 69, "everything given up must not look like success to cron"
     with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
         rows = ledger.history()
     assert rows and {r.status for r in rows} == {Status.GAVE_UP}

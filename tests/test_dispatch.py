@@ -443,6 +443,19 @@ async def test_fresh_ledger_does_not_record_missed(
     assert email_rig.rows() == {} and smtp_server.messages == []
 
 
+async def test_reminders_from_before_the_first_send_are_never_missed(
+    email_rig: Rig, smtp_server: FakeSMTPServer
+) -> None:
+    """After the first send, later cycles do not record what fell due before the install as missed."""
+    first = await email_rig.cycle(NOW)
+    assert first.sent and first.missed == 0
+    later = await email_rig.cycle(NOW + timedelta(minutes=5))
+    assert later.missed == 0 and later.messages == 0
+    before_install = email_rig.due(datetime(2026, 11, 13, 9, 0, tzinfo=VN_TZ), "email")  # D-30
+    rows = email_rig.rows()
+    assert before_install and not any(r.key in rows for r in before_install)
+
+
 async def test_done_occurrence_gets_no_more_reminders(
     email_rig: Rig, smtp_server: FakeSMTPServer
 ) -> None:

@@ -512,3 +512,11 @@ def test_batch_claim_of_5000_is_fast(ledger: Ledger) -> None:
     assert first < 10 and second < 10
     with ledger.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM delivery")).scalar() == 5000
+
+
+def test_first_activity_is_the_first_rows_creation(ledger: Ledger) -> None:
+    """first_activity() is None on an empty ledger, then the instant of the first row, unchanged later."""
+    assert ledger.first_activity() is None
+    ledger.claim([rem(1)], T0)
+    ledger.claim([rem(2)], T0 + timedelta(hours=3))
+    assert ledger.first_activity() == T0
