@@ -195,11 +195,13 @@ class Daemon:
         found = await asyncio.to_thread(self.dispatcher.next_wakeup, now)
         if self.scheduler.get_job("wake"):
             self.scheduler.remove_job("wake")
-        self.next_at = found[0] if found else None
         if found is None:
+            self.next_at = None
             self._announce("nothing due in the next two days; the sweep keeps watching")
             return
-        at, batch = found
+        # A retry instant comes from the ledger in UTC: log and show it in Vietnamese time.
+        at, batch = found[0].astimezone(VN_TZ), found[1]
+        self.next_at = at
         self.scheduler.add_job(
             self._wake,
             DateTrigger(self.clock.to_real(at), timezone=VN_TZ),
@@ -264,7 +266,7 @@ class Daemon:
 def _describe(batch: list[Reminder]) -> str:
     """'47 reminder(s) to 12 address(es), tasks nv01, nv02' or 'retries'."""
     if not batch:
-        return "retries of failed sends"
+        return "retries of failed or unfinished sends"
     addresses = {(r.channel, r.address) for r in batch}
     tasks = sorted({r.task_id for r in batch})
     return f"{len(batch)} reminder(s) to {len(addresses)} address(es), tasks {', '.join(tasks)}"
