@@ -181,7 +181,7 @@ class Daemon:
                 return None
             if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
                 log.info("cycle at %s: %s", now.isoformat(), outcome)
-            await self._reschedule()
+            await self._reschedule(now)
             return outcome
 
     async def _sweep(self) -> None:
@@ -190,9 +190,11 @@ class Daemon:
     async def _wake(self) -> None:
         await self.cycle()
 
-    async def _reschedule(self) -> None:
-        now = self.clock.now()
-        found = await asyncio.to_thread(self.dispatcher.next_wakeup, now)
+    async def _reschedule(self, handled: datetime) -> None:
+        """Set the wake-up for the first instant after `handled`, the `now` of the cycle that
+        just ran: an instant that passed while the cycle ran is then woken for at once
+        (a past DateTrigger runs immediately), not left to the next sweep."""
+        found = await asyncio.to_thread(self.dispatcher.next_wakeup, handled)
         if self.scheduler.get_job("wake"):
             self.scheduler.remove_job("wake")
         if found is None:
