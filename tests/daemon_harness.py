@@ -82,6 +82,7 @@ class Config:
     catch_up_hours: float = 24
     lease_minutes: float = 5
     max_attempts: int = 3
+    retry_initial_seconds: float = 5
     extra: str = ""  # appended verbatim
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -117,7 +118,7 @@ def config_text(c: Config) -> str:
         "[delivery]",
         f"catch_up_hours = {c.catch_up_hours}",
         f"max_attempts = {c.max_attempts}",
-        "retry_initial_seconds = 5",
+        f"retry_initial_seconds = {c.retry_initial_seconds}",
         f"lease_minutes = {c.lease_minutes}",
         "",
         "[database]",
