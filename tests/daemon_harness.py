@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,6 @@ class Config:
     max_attempts: int = 3
     retry_initial_seconds: float = 5
     extra: str = ""  # appended verbatim
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def _toml_list(items: Iterable[object]) -> str:
@@ -370,16 +369,6 @@ class DaemonProcess:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def scheduled_real_instant(daemon: DaemonProcess, after: int = 0) -> datetime | None:
-    """The real instant APScheduler says it will wake at (needs --log-level DEBUG)."""
-    rx = re.compile(r"Next wakeup is due at (\S+ \S+) \(in")
-    for line in daemon.lines()[after:]:
-        m = rx.search(line)
-        if m:
-            return datetime.fromisoformat(m.group(1))
-    return None
 
 
 def reminder_cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
