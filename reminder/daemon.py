@@ -118,8 +118,10 @@ class Daemon:
             len(self.settings.catalog.tasks),
             self.settings.catch_up,
         )
-        await self.cycle()
-        sdnotify.ready(self._status())
+        # READY before the catch-up: after a long outage it may send for minutes, and neither
+        # systemd's start timeout nor a SIGTERM should have to wait for it.
+        sdnotify.ready("catching up")
+        self._spawn(self._sweep())
         await self.stop_event.wait()
         return await self._shutdown()
 

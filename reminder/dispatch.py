@@ -144,7 +144,7 @@ class Dispatcher:
             candidates.append(max(retry, now))
         if not candidates:
             return None
-        at = min(candidates)
+        at = min(candidates).astimezone(s.catalog.calendar.timezone)
         return at, [r for r in ahead if r.send_at == at]
 
     # -- the cycle --------------------------------------------------------------------
