@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.policy
+import functools
 import logging
 import ssl
 import unicodedata
@@ -18,6 +19,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime, formataddr, formatdate, make_msgid, parseaddr
+from typing import Any
 
 import aiosmtplib
 
@@ -76,7 +78,26 @@ class _UniqueAddress(_Address):
     max_count = 1
 
 
-_HEADERS = headerregistry.HeaderRegistry(default_class=_Unstructured)
+class _ParseOnce(headerregistry.HeaderRegistry):
+    """A HeaderRegistry that parses each (name, value) once.
+
+    Parsing headers is most of the cost of building a message (`msg[name] = value` and
+    set_content parse every value), and most values repeat from one message to the next
+    (From, Reply-To, the MIME headers). Header objects are immutable, so they are shared;
+    the cache is small because each one keeps its parse tree.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parsed = functools.lru_cache(maxsize=256)(super().__call__)
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._parsed(name, value)
+        return super().__call__(name, value)
+
+
+_HEADERS = _ParseOnce(default_class=_Unstructured)
 _HEADERS.map_to_type("subject", _UniqueUnstructured)
 for _name in ("from", "to", "cc", "bcc", "reply-to"):
     _HEADERS.map_to_type(_name, _UniqueAddress)
