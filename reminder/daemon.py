@@ -37,6 +37,7 @@ from reminder.render import Renderer
 
 log = logging.getLogger("reminder.daemon")
 
+LOOK_AHEAD = timedelta(days=400)  # how far the log looks for the next reminders when idle
 SWEEP = timedelta(minutes=5)  # safety net: clock jumps, suspended VMs, lost timers
 STOP_TIMEOUT = 30.0  # seconds to let an in-flight cycle finish on SIGTERM (unit: 60 s)
 EX_OK, EX_UNAVAILABLE, EX_CONFIG = 0, 69, 78
@@ -201,7 +202,11 @@ class Daemon:
             self.scheduler.remove_job("wake")
         if found is None:
             self.next_at = None
-            self._announce("nothing due in the next two days; the sweep keeps watching")
+            later = await asyncio.to_thread(self.dispatcher.next_wakeup, handled, LOOK_AHEAD)
+            if later is None:
+                self._announce(f"nothing due in the next {LOOK_AHEAD.days} days")
+            else:
+                self._announce(f"next reminders at {later[0].isoformat()}: {_describe(later[1])}")
             return
         # A retry instant comes from the ledger in UTC: log and show it in Vietnamese time.
         at, batch = found[0].astimezone(VN_TZ), found[1]
