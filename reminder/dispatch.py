@@ -35,7 +35,11 @@ log = logging.getLogger("reminder.dispatch")
 
 MISSED_LOOKBACK = timedelta(days=31)  # how far back a start looks for reminders never sent
 LATE_AFTER = timedelta(minutes=15)  # a reminder sent later than this after its instant says so
-TELEGRAM_CONCURRENCY = 32  # chats served at once (each chat's messages stay in order)
+# Chats served at once (each chat's messages stay in order). The channel paces them (30/s
+# overall, 1/s per chat), so this only has to exceed the chats of a batch: a chat waiting out
+# its 1-second spacing holds its slot, and with too few slots the last chats of a large batch
+# are served a few at a time.
+TELEGRAM_CONCURRENCY = 1024
 
 
 @dataclass
