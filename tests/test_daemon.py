@@ -191,7 +191,7 @@ def test_sighup_with_a_valid_change_applies_it(
     cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
     daemon = spawn(cfg, y - timedelta(seconds=5), notify_socket=notify.path)
     notify.wait_for("READY=1", timeout=20)
-    daemon.wait_for_line(r"next wake-up at 2026-12-01T08:00:00\+07:00", 1)
+    daemon.wait_for_line(r"next wake-up at 2026-12-01T08:00:00\+07:00", 20)
 
     write_config(tmp_path, Config(smtp_port=smtp.port, lead_before=(15, 14)))
     daemon.signal(signal.SIGHUP)
@@ -526,7 +526,7 @@ def test_sweeps_are_silent_when_nothing_changes(
         "reminder.daemon.SWEEP = datetime.timedelta(seconds=0.25)",
     )
     notify.wait_for("READY=1", timeout=20)
-    time.sleep(0.2)
+    daemon.wait_for_line(r"next wake-up at", 20)  # the start-up cycle (after READY) is done
     lines = len(daemon.lines())
     time.sleep(1.6)  # about six sweeps
     new = daemon.lines()[lines:]
