@@ -70,7 +70,11 @@ class Daemon:
             stdout=subprocess.DEVNULL,
             stderr=self._log,
         )  # fmt: skip
-        self.ready_s = self._wait_ready()
+        try:
+            self.ready_s = self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
         self.startup_cpu = proc_cpu_seconds(self.proc.pid)
 
     def lines(self) -> list[str]:
@@ -105,10 +109,15 @@ class IdleRun:
         self.seconds = seconds
         self._tmp = tmpdir("idle")
         folder = self._tmp.__enter__()
-        self.daemons = {
-            "as installed": Daemon(folder / "installed"),
-            "no bytecode": Daemon(folder / "none", bytecode="none"),
-        }
+        self.daemons: dict[str, Daemon] = {}
+        try:
+            self.daemons["as installed"] = Daemon(folder / "installed")
+            self.daemons["no bytecode"] = Daemon(folder / "none", bytecode="none")
+        except BaseException:
+            for daemon in self.daemons.values():
+                daemon.stop()
+            self._tmp.__exit__(None, None, None)
+            raise
         time.sleep(1.0)  # let the start-up threads settle
         self.baselines = {
             "signal.pause()": subprocess.Popen(
