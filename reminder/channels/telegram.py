@@ -132,17 +132,20 @@ class TelegramLimits:
 class _Window:
     """A sliding-window log: at most `rate.messages` events in any `rate.seconds`.
 
-    The window is kept 2% longer (at most 50 ms) than the rate says, so that network jitter
-    between our clock and the server's cannot make two sends look closer than allowed.
+    The window is kept a little longer than the rate says (`slack`: 2%, at most 50 ms, for the
+    overall limit, which sets the throughput; 10%, at most 150 ms, per chat and per group,
+    which rarely bind in a batch), so that scheduling and network jitter between our clock
+    and the server's cannot make two sends look closer than allowed.
     """
 
-    def __init__(self, rate: Rate) -> None:
+    def __init__(self, rate: Rate, slack: tuple[float, float] = (0.02, 0.05)) -> None:
         self.rate = rate
+        self.slack = slack
         self.times: deque[float] = deque()
 
     def delay(self, now: float) -> float:
         count, seconds = self.rate
-        seconds += min(0.02 * seconds, 0.05)
+        seconds += min(self.slack[0] * seconds, self.slack[1])
         while self.times and now - self.times[0] >= seconds:
             self.times.popleft()
         if len(self.times) < count:
@@ -159,7 +162,7 @@ class _Chat:
     def __init__(self, limits: TelegramLimits, group: bool) -> None:
         self.lock = asyncio.Lock()
         self.windows = [
-            _Window(rate)
+            _Window(rate, slack=(0.10, 0.15))
             for rate in (limits.per_chat, limits.per_group if group else None)
             if rate is not None
         ]
