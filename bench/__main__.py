@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         results["idle"] = idle_run.finish()
 
     elapsed = time.monotonic() - start
-    summary = {"mode": mode}
+    summary: dict[str, object] = {"mode": mode}
     for section, key in SUMMARY_KEYS:
         if section in results and key in results[section]:
             summary[key] = results[section][key]

@@ -114,24 +114,31 @@ def warm_bytecode() -> None:
 # -- the SMTP sink ----------------------------------------------------------------------------
 
 
+def start_server(module: str, what: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `python -m <module>` (a bench server) and read its "READY <fields…>" line."""
+    proc = subprocess.Popen(
+        [PYTHON, "-m", module],
+        cwd=REPO,
+        env=child_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "READY":
+        proc.kill()
+        raise RuntimeError(f"{what} did not start")
+    return proc, line[1:]
+
+
 class Sink:
     """`python -m bench.sink` in its own process: an SMTP server that records receipts."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "bench.sink"],
-            cwd=REPO,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().split()
-        if not line or line[0] != "READY":
-            self.proc.kill()
-            raise RuntimeError("the SMTP sink did not start")
-        self.port, self.control_port = int(line[1]), int(line[2])
+        self.proc, fields = start_server("bench.sink", "the SMTP sink")
+        self.port, self.control_port = int(fields[0]), int(fields[1])
         self._sock = socket.create_connection((LOOPBACK, self.control_port))
         self._file = self._sock.makefile("rw", encoding="utf-8", newline="\n")
 
@@ -156,7 +163,7 @@ class Sink:
         out = []
         while (line := self._file.readline().strip()) != "END":
             out.append(tuple(json.loads(line)))
-        return out  # type: ignore[return-value]
+        return out
 
     def wait_for(self, n: int, timeout: float = 30.0) -> int:
         """Wait until `n` messages arrived (or the timeout); return the count."""

@@ -50,6 +50,7 @@ def _prepare(config: Path) -> Prepared:
     domain = _domain(settings)
     messages = [renderer.render([r], today=today, message_id_domain=domain) for r in due]
     smtp = settings.smtp
+    assert smtp is not None, "the bench config uses the smtp transport"
     emails = [build_email(m, smtp.sender, smtp.reply_to) for m in messages]
     return Prepared(settings, messages, emails)
 

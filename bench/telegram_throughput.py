@@ -31,7 +31,7 @@ import time
 from collections import Counter, defaultdict, deque
 from typing import Any
 
-from bench.common import PYTHON, REPO, child_env, say, tmpdir
+from bench.common import say, start_server, tmpdir
 from bench.synth import DUE_AT, chat_ids, dispatch_config
 
 OVERALL, PER_CHAT, PER_GROUP = (30, 1.0), (1, 1.0), (20, 60.0)
@@ -95,21 +95,8 @@ def limit_bounds(per_chat: dict[str, int]) -> dict[str, float]:
 
 class FakeAPI:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "bench.tg_server"],
-            cwd=REPO,
-            env=child_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().split()
-        if not line or line[0] != "READY":
-            self.proc.kill()
-            raise RuntimeError("the fake Bot API did not start")
-        self.base_url, self.token = line[1], line[2]
+        self.proc, fields = start_server("bench.tg_server", "the fake Bot API")
+        self.base_url, self.token = fields[0], fields[1]
 
     def dump(self) -> dict[str, Any]:
         assert self.proc.stdin and self.proc.stdout
