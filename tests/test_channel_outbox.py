@@ -173,10 +173,10 @@ async def test_failed_write_is_transient_and_leaves_no_temp_file(
     assert files(tmp_path) == []
 
 
-async def test_permission_error_is_permanent(
+async def test_permission_error_is_transient(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A folder we may not write to is a permanent error."""
+    """A folder we may not write to is a transient error: ops can fix it, the send is retried."""
 
     def denied(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
@@ -185,7 +185,7 @@ async def test_permission_error_is_permanent(
     channel = OutboxChannel("email", OutboxSettings(directory=tmp_path), clock=ticking_clock())
     with pytest.raises(ChannelError) as info:
         await channel.send(email_message())
-    assert info.value.permanent
+    assert not info.value.permanent
     assert str(tmp_path) in str(info.value)
 
 

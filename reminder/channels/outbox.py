@@ -114,7 +114,9 @@ class OutboxChannel:
     def _error(self, exc: OSError, doing: str) -> ChannelError:
         where = self._settings.directory
         text = f"outbox ({self.name}) {where}: {doing}: {exc.strerror or exc}"
-        return ChannelError(text, permanent=isinstance(exc, PermissionError))
+        # Transient, permissions included: ops can fix the folder, and a permanent error
+        # would give the reminders up for good.
+        return ChannelError(text, permanent=False)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
