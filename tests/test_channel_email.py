@@ -205,10 +205,10 @@ async def test_implicit_tls_with_test_ca() -> None:
         assert len(server.messages) == 1
 
 
-async def test_auth_refused_is_permanent_and_hides_password(
+async def test_auth_refused_is_transient_and_hides_password(
     smtp_tls_server: FakeSMTPServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A wrong password is a permanent error naming host:port and 535, never the password."""
+    """A wrong password is a transient error (ops can fix it) naming host:port and 535, never the password."""
     caplog.set_level(logging.DEBUG)
     wrong = "Wrong-pässword-42"
     settings = settings_for(smtp_tls_server, password=wrong)
@@ -217,7 +217,7 @@ async def test_auth_refused_is_permanent_and_hides_password(
         await channel.open()
     await channel.close()
     err = info.value
-    assert err.permanent
+    assert not err.permanent
     assert f"{smtp_tls_server.host}:{smtp_tls_server.port}" in str(err)
     assert "535" in str(err)
     for secret in (wrong, smtp_tls_server.auth[1]):  # type: ignore[index]

@@ -162,10 +162,10 @@ async def test_bad_html_is_permanent(channel: TelegramChannel) -> None:
     assert "parse entities" in str(info.value)
 
 
-async def test_wrong_token_is_permanent_and_never_shown(
+async def test_wrong_token_is_transient_and_never_shown(
     telegram_api: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """401 at getMe is a permanent error; the (wrong) token is in no message or log line."""
+    """401 at getMe is a transient error (ops can fix the token); the token is in no message or log line."""
     caplog.set_level(logging.DEBUG)
     wrong = "987654321:AAWrongTokenWrongTokenWrongToken12"
     settings = TelegramSettings(token=wrong, base_url=telegram_api.base_url, timeout=5.0)
@@ -173,7 +173,7 @@ async def test_wrong_token_is_permanent_and_never_shown(
     with pytest.raises(ChannelError) as info:
         await ch.open()
     await ch.close()
-    assert info.value.permanent
+    assert not info.value.permanent
     assert "token" in str(info.value).lower()
     assert info.value.__cause__ is None and info.value.__context__ is None  # no PTB error chained
     for text in (str(info.value), repr(info.value), caplog.text, repr(ch), repr(settings)):
@@ -406,11 +406,11 @@ async def test_list_chats(telegram_api: FakeTelegramAPI) -> None:
 
 
 async def test_list_chats_wrong_token(telegram_api: FakeTelegramAPI) -> None:
-    """list_chats with a rejected token: permanent ChannelError without the token."""
+    """list_chats with a rejected token: a (transient) ChannelError without the token."""
     token = "42:AAlistChatsWrongTokenValue000000"
     with pytest.raises(ChannelError) as info:
         await list_chats(TelegramSettings(token=token, base_url=telegram_api.base_url))
-    assert info.value.permanent
+    assert not info.value.permanent
     assert token not in str(info.value)
 
 

@@ -305,22 +305,34 @@ def test_stopped_server_exits_75(
     assert "Traceback" not in run.stderr
 
 
+def test_refused_recipients_exit_69(
+    tmp_path: Path, smtp_tls_server: FakeSMTPServer, first_send_at: tuple[str, Any]
+) -> None:
+    """Every recipient refused (550): run --once gives them up and exits 69, not 0."""
+    config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
+    smtp_tls_server.refuse.update(d["address"] for d in first_send_at[1] if d["channel"] == "email")
+    run = cli(config, "run", "--once", "--now", first_send_at[0], env=SMTP_ENV)
+    assert run.returncode == 69, run.stdout + run.stderr
+    assert " 0 to retry, " in run.stdout and "0 reminder(s) sent" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
 def test_wrong_smtp_password_never_printed(
     tmp_path: Path, smtp_tls_server: FakeSMTPServer, first_send_at: tuple[str, Any]
 ) -> None:
-    """A refused login: send-test and run --once exit 69 (given up), at DEBUG never showing it."""
+    """A refused login: send-test and run --once exit 75 (retried later), at DEBUG never showing it."""
     config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
     env = {"REMINDER_SMTP_PASSWORD": WRONG_PASSWORD}
 
     test = cli(config, "--log-level", "DEBUG", "send-test", "email", "vanthu@tinh.example", env=env)
-    assert test.returncode == 69
+    assert test.returncode == 75
     assert len(test.stderr.strip().splitlines()) == 1 and "535" in test.stderr
     run = cli(config, "--log-level", "DEBUG", "run", "--once", "--now", first_send_at[0], env=env)
-    assert "given up" in run.stdout and "0 reminder(s) sent" in run.stdout
-    assert run.returncode == 69, "everything given up must not look like success to cron"
+    assert "to retry" in run.stdout and "0 reminder(s) sent" in run.stdout
+    assert run.returncode == 75, "a failed run must not look like success to cron"
     with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
         rows = ledger.history()
-    assert rows and {r.status for r in rows} == {Status.GAVE_UP}
+    assert rows and {r.status for r in rows} == {Status.FAILED}
     assert all("535" in (r.last_error or "") for r in rows)
     assert smtp_tls_server.messages == [] and (SMTP_USER, False) in smtp_tls_server.logins
     for path in tmp_path.rglob("*"):

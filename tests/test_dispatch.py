@@ -551,14 +551,15 @@ async def test_starttls_auth_delivers_without_leaking_the_password(
     assert files_holding(tmp_path, SMTP_PASSWORD) == []
 
 
-async def test_wrong_smtp_password_gives_up_and_never_leaks(
+async def test_wrong_smtp_password_is_retried_and_never_leaks(
     make_rig: Any,
     smtp_tls_server: FakeSMTPServer,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:
-    """AUTH refused (535) → GAVE_UP; the wrong password is in no log, error, ledger row or file."""
+    """AUTH refused (535) → FAILED, retried; once ops fix the password everything goes out.
+    The wrong password is in no log, error, ledger row or file."""
     caplog.set_level(logging.DEBUG)
     wrong = "Sai-mật-khẩu-9f8e7d"
     monkeypatch.setenv("REMINDER_SMTP_PASSWORD", wrong)
@@ -574,10 +575,10 @@ async def test_wrong_smtp_password_gives_up_and_never_leaks(
     outcome = await rig.cycle(NOW)
 
     assert smtp_tls_server.messages == [] and (SMTP_USER, False) in smtp_tls_server.logins
-    assert outcome.gave_up == len(due)
+    assert outcome.failed == len(due) and outcome.gave_up == 0
     rows = rig.ledger.history(limit=10_000)
     email_rows = [d for d in rows if d.channel == "email"]
-    assert {d.status for d in email_rows} == {Status.GAVE_UP}
+    assert {d.status for d in email_rows} == {Status.FAILED}
     assert all("535" in (d.last_error or "") for d in email_rows)
     everything = "\n".join(
         [logged(caplog), str(outcome), *outcome.errors, *(d.last_error or "" for d in rows)]
@@ -586,6 +587,15 @@ async def test_wrong_smtp_password_gives_up_and_never_leaks(
         assert secret not in everything
         assert files_holding(tmp_path, secret) == []
     assert list((rig.config.parent / "outbox").glob("*.json")), "telegram went to the outbox"
+
+    monkeypatch.setenv("REMINDER_SMTP_PASSWORD", SMTP_PASSWORD)  # ops fix it and reload
+    rig.settings = load(rig.config)
+    rig.restart()
+    fixed = await rig.cycle(NOW + timedelta(seconds=5))
+    assert fixed.sent == len(due) and fixed.gave_up == 0
+    assert {d.status for d in rig.ledger.history(limit=10_000) if d.channel == "email"} == {
+        Status.SENT
+    }
 
 
 # -- Telegram --------------------------------------------------------------------------------
@@ -725,14 +735,14 @@ async def test_telegram_blocked_or_unknown_chat_gives_up_for_good(
             assert code in (rows[r.key].last_error or "").lower()
 
 
-async def test_wrong_bot_token_gives_up_and_never_leaks(
+async def test_wrong_bot_token_is_retried_and_never_leaks(
     make_rig: Any,
     telegram_api: FakeTelegramAPI,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:
-    """401 for a wrong token → GAVE_UP; the token is in no log, error, ledger row or file."""
+    """401 for a wrong token → FAILED, retried later; the token is in no log, error, ledger row or file."""
     caplog.set_level(logging.DEBUG)
     wrong = "987654321:AAWrongTokenForTests-zzzz_9876543"
     monkeypatch.setenv("REMINDER_TELEGRAM_TOKEN", wrong)
@@ -742,10 +752,11 @@ async def test_wrong_bot_token_gives_up_and_never_leaks(
     outcome = await rig.cycle(NOW)
 
     assert telegram_api.sent == [] and "getMe" in telegram_api.calls
-    assert outcome.gave_up == len(due) and outcome.failed == 0
+    assert outcome.failed == len(due) and outcome.gave_up == 0
     rows = rig.ledger.history(limit=10_000)
     tg_rows = [d for d in rows if d.channel == "telegram"]
-    assert {d.status for d in tg_rows} == {Status.GAVE_UP}
+    assert {d.status for d in tg_rows} == {Status.FAILED}
+    assert all(d.next_attempt_at is not None for d in tg_rows)
     everything = "\n".join(
         [logged(caplog), str(outcome), *outcome.errors, *(d.last_error or "" for d in rows)]
     )

@@ -310,7 +310,9 @@ class EmailChannel:
         elif isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             user = self._settings.username
             text = f"{where} refused the login for {user}: {exc.code} {exc.message}"
-            permanent = _is_permanent_code(exc.code)
+            # Not permanent, whatever the code: the password is ops' to fix, and giving up
+            # would lose every reminder of the batch. Dispatch retries with backoff.
+            permanent = False
         elif isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code > 0:
             text = f"{where} {doing}: {exc.code} {exc.message}"
             permanent = _is_permanent_code(exc.code)

@@ -314,7 +314,8 @@ def _channel_error(exc: Exception, token: str, doing: str) -> ChannelError:
     """Map a PTB (or other) error to a ChannelError; the text never holds the token."""
     detail = scrub(str(exc) or type(exc).__name__, token)
     if isinstance(exc, InvalidToken):
-        text, permanent = f"Telegram rejected the bot token while {doing}: {detail}", True
+        # Not permanent: the token is ops' to fix, and giving up would lose the whole batch.
+        text, permanent = f"Telegram rejected the bot token while {doing}: {detail}", False
     elif isinstance(exc, Forbidden | BadRequest):  # blocked, kicked, chat not found, bad HTML
         text, permanent = f"Telegram refused {doing}: {detail}", True
     elif isinstance(exc, TimedOut):
