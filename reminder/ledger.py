@@ -117,6 +117,24 @@ _D: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 _C: sa.Table = CompletionRow.__table__  # type: ignore[attr-defined]
 
 
+# Built once: mark_sent runs for every message sent, and constructing the statement cost
+# as much as executing it. An empty note keeps the row's note.
+_MARK_SENT = (
+    sa.update(_D)
+    .where(_D.c.key.in_(sa.bindparam("keys", expanding=True)), _D.c.status != str(Status.SENT))
+    .values(
+        status=str(Status.SENT),
+        sent_at=sa.bindparam("now", type_=_D.c.sent_at.type),
+        next_attempt_at=None,
+        updated_at=sa.bindparam("now", type_=_D.c.updated_at.type),
+        note=sa.case(
+            (sa.bindparam("note", type_=_D.c.note.type) == "", _D.c.note),
+            else_=sa.bindparam("note", type_=_D.c.note.type),
+        ),
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A delivery row as callers see it. Datetimes are aware, in UTC."""
@@ -438,23 +456,11 @@ class Ledger:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return
-        values: dict[str, Any] = {
-            "status": str(Status.SENT),
-            "sent_at": now,
-            "next_attempt_at": None,
-            "updated_at": now,
-        }
-        if note:
-            values["note"] = _clip(note, NOTE_MAX_CHARS)
+        params = {"now": now, "note": _clip(note, NOTE_MAX_CHARS)}
         with self._write() as conn:
             changed = 0
             for chunk in _chunks(keys):
-                stmt = (
-                    sa.update(_D)
-                    .where(_D.c.key.in_(chunk), _D.c.status != str(Status.SENT))
-                    .values(**values)
-                )
-                changed += conn.execute(stmt).rowcount
+                changed += conn.execute(_MARK_SENT, {**params, "keys": list(chunk)}).rowcount
             if changed != len(keys):
                 known = self._statuses(conn, keys)
                 for key in keys:
