@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reminder.cli import EX_CONFIG, EX_DATAERR, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, UsageError
-from reminder.config import ConfigError, Problem, Settings, load
+from reminder.config import Settings, load
 from reminder.model import VN_TZ, Message, Task
 
 if TYPE_CHECKING:
@@ -46,15 +46,10 @@ def _warnings(settings: Settings) -> None:
 def check(args: argparse.Namespace) -> int:
     """Validate config and templates; print a short summary and the next deadlines."""
     from reminder import views
-    from reminder.render import Renderer
+    from reminder.render import load_checked
     from reminder.workdays import WorkCalendar
 
-    settings = _settings(args)
-    template_problems = Renderer(settings.catalog, settings.templates_dir).check()
-    if template_problems:
-        raise ConfigError(
-            [Problem(settings.source, None, "templates", p) for p in template_problems]
-        )
+    settings = load_checked(args.config)
     _warnings(settings)
     cat = settings.catalog
     groups = sum(1 for a in cat.agencies.values() if a.is_group)

@@ -29,11 +29,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from reminder import sdnotify
-from reminder.config import ConfigError, Settings, load
+from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
 from reminder.ledger import Ledger
 from reminder.model import VN_TZ, Reminder
-from reminder.render import Renderer
+from reminder.render import load_checked
 
 log = logging.getLogger("reminder.daemon")
 
@@ -55,17 +55,6 @@ class Clock:
     def to_real(self, instant: datetime) -> datetime:
         """The real instant at which this clock shows `instant` (for the scheduler)."""
         return instant - self.offset
-
-
-def load_checked(path: str | Path) -> Settings:
-    """Load the configuration and check its templates; ConfigError on any problem."""
-    from reminder.config import Problem
-
-    settings = load(path)
-    problems = Renderer(settings.catalog, settings.templates_dir).check()
-    if problems:
-        raise ConfigError([Problem(settings.source, None, "templates", p) for p in problems])
-    return settings
 
 
 class Daemon:

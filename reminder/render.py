@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -49,6 +50,9 @@ from reminder.model import (
     Task,
 )
 
+if TYPE_CHECKING:
+    from reminder.config import Settings
+
 __all__ = [
     "TELEGRAM_TAGS",
     "AgencyView",
@@ -56,6 +60,7 @@ __all__ = [
     "Renderer",
     "TemplateError",
     "default_template_dir",
+    "load_checked",
 ]
 
 CHANNELS = ("email", "telegram")
@@ -603,3 +608,17 @@ def _disallowed_tags(text: str) -> list[str]:
         if tag not in TELEGRAM_TAGS and tag not in bad:
             bad.append(tag)
     return bad
+
+
+def load_checked(path: str | Path) -> Settings:
+    """Load the configuration and check its templates: a template error is a config error.
+
+    What `reminder check` validates and what the daemon accepts at start and on reload.
+    """
+    from reminder.config import ConfigError, Problem, load
+
+    settings = load(path)
+    problems = Renderer(settings.catalog, settings.templates_dir).check()
+    if problems:
+        raise ConfigError([Problem(settings.source, None, "templates", p) for p in problems])
+    return settings
