@@ -162,6 +162,8 @@ class Delivery:
     created_at: datetime
 
 
+_DELIVERY_FIELDS = tuple(Delivery.__dataclass_fields__)
+
 # ---------------------------------------------------------------------------------------
 # Small helpers.
 
@@ -654,26 +656,6 @@ def _as_utc(value: datetime | None, plus: timedelta = timedelta(0)) -> datetime 
 
 
 def _delivery(m: Any) -> Delivery:
-    return Delivery(
-        key=m["key"],
-        task_id=m["task_id"],
-        occurrence=m["occurrence"],
-        milestone_id=m["milestone_id"],
-        agency=m["agency"],
-        channel=m["channel"],
-        address=m["address"],
-        status=Status(m["status"]),
-        attempts=m["attempts"],
-        late=bool(m["late"]),
-        last_error=m["last_error"],
-        planned_at=m["planned_at"],
-        claimed_at=m["claimed_at"],
-        sent_at=m["sent_at"],
-        next_attempt_at=m["next_attempt_at"],
-        updated_at=m["updated_at"],
-        note=m["note"],
-        deadline=m["deadline"],
-        lead_days=m["lead_days"],
-        owner=m["owner"],
-        created_at=m["created_at"],
-    )
+    """A row mapping → Delivery: every field by name, the status and flag typed."""
+    row = {name: m[name] for name in _DELIVERY_FIELDS}
+    return Delivery(**row | {"status": Status(m["status"]), "late": bool(m["late"])})
