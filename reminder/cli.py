@@ -116,7 +116,30 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "telegram-chats", help="list the chats that wrote to the bot or added it (for chat ids)"
     )
+    _import_parser(sub)
     return p
+
+
+def _import_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    im = sub.add_parser(
+        "import",
+        help="read a plan's task appendix (.docx, PDF, text) into config tasks (docs/import.md)",
+    )
+    im.add_argument("file", help="the appendix: a .docx, a PDF with text, or a .txt of its text")
+    im.add_argument(
+        "--from",
+        dest="source_format",
+        choices=["docx", "text"],
+        help="the file's kind (default: from its content; a PDF is read as text)",
+    )
+    im.add_argument("-o", "--output", help="write the TOML fragment here (default: stdout)")
+    im.add_argument("--plan-title", help="the plan the appendix belongs to (kept in each task)")
+    im.add_argument(
+        "--merge",
+        metavar="CONFIG",
+        help="write CONFIG merged with the import to a new file beside it, and check it",
+    )
+    _now_arg(im)  # the year an assumed "every N years" counts from
 
 
 def _now_arg(p: argparse.ArgumentParser) -> None:
@@ -164,6 +187,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "history": commands.history,
         "done": commands.done,
         "telegram-chats": commands.telegram_chats,
+        "import": commands.import_,
     }
 
 

@@ -1,0 +1,268 @@
+"""Rows → tasks: numbers, titles, timing phrases checked, agencies matched or proposed.
+
+Pure: no I/O and no clock (`year` is given for the assumed anchor of "every N years").
+Whatever is not certain becomes a note that the writer turns into a `# check:` comment,
+and is counted in the summary line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from reminder.importer import names
+from reminder.importer.names import Directory, Entry
+from reminder.importer.table import Column, Row
+from reminder.model import Frequency, Recurrence
+from reminder.timing import TimingError, parse_phrase
+
+# The milestone each kind of timing gets until ops set the real ones (all `assumed`).
+# Vietnamese because it is data for config.toml: messages quote a milestone's name.
+DEFAULT_MILESTONE = {
+    "yearly": ("hoan-thanh", "Hoàn thành nhiệm vụ của năm"),
+    "period": ("hoan-thanh", "Hoàn thành nhiệm vụ của kỳ"),
+    "triggered": ("hoan-thanh", "Hoàn thành sau khi có hướng dẫn"),
+    "assigned": ("hoan-thanh", "Hoàn thành nhiệm vụ được giao"),
+}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An agency or group a task names: its id, the words the appendix used, a doubt."""
+
+    id: str
+    written: str
+    doubt: str = ""
+
+
+@dataclass
+class Milestone:
+    id: str
+    name: str
+    fields: dict[str, object]  # due / due_day / due_month / days_after / dates
+    assumed: bool
+    comment: str = ""
+
+
+@dataclass
+class ImportedTask:
+    id: str
+    number: int
+    title: str
+    timing: str
+    recurrence: Recurrence | None
+    lead: Ref | None
+    support: list[Ref]
+    milestones: list[Milestone]
+    where: str
+    extra: dict[str, object] = field(default_factory=dict)  # anchor_year, assumed
+    extra_comments: dict[str, str] = field(default_factory=dict)
+    product: str = ""
+    checks: list[str] = field(default_factory=list)
+    info: list[str] = field(default_factory=list)  # plain comments, nothing to check
+
+    @property
+    def to_check(self) -> bool:
+        """Whether anything in the task is marked for ops to check."""
+        refs = [*([self.lead] if self.lead else []), *self.support]
+        return bool(self.checks) or any(r.doubt for r in refs)
+
+
+@dataclass
+class Outcome:
+    """What the import found, for the writer and the summary line."""
+
+    tasks: list[ImportedTask]
+    proposed: list[Entry]
+    matched: set[str]
+    timing_understood: int
+    splits_to_check: int
+
+    def summary(self) -> str:
+        """ "11 tasks, 9 timing phrases understood, 2 to check; 7 agencies matched, …"."""
+        n = len(self.tasks)
+        to_check = sum(1 for t in self.tasks if t.to_check)
+        new_agencies = sum(1 for e in self.proposed if not e.is_group)
+        new_groups = len(self.proposed) - new_agencies
+        return (
+            f"{n} tasks, {self.timing_understood} timing phrases understood, "
+            f"{to_check} tasks to check; {len(self.matched)} agencies and groups matched, "
+            f"{new_agencies} new agencies and {new_groups} new groups proposed, "
+            f"{self.splits_to_check} agency splits to check"
+        )
+
+
+def build(
+    rows: list[Row],
+    directory: Directory,
+    *,
+    taken_numbers: set[int],
+    taken_ids: set[str],
+    year: int,
+) -> Outcome:
+    """Interpret the rows against the directory (which gains the proposed names)."""
+    out = Outcome([], [], set(), 0, 0)
+    numbers = _numbers(rows, taken_numbers)
+    ids = set(taken_ids)
+    for row, (number, note, doubtful) in zip(rows, numbers, strict=True):
+        task = _task(row, number, directory, out, year)
+        if doubtful:
+            task.checks.insert(0, note)
+        elif note:
+            task.info.append(note)
+        task.id = _free_id(f"nv{number:02d}", ids)
+        ids.add(task.id)
+        out.tasks.append(task)
+    return out
+
+
+def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, str, bool]]:
+    """Each row's task number and a note: missing and repeated numbers get the next free
+    one; if the appendix's numbers clash with the config's, all follow the config's."""
+    raw = [int(r.number) if r.number.isdigit() else None for r in rows]
+    offset = max(taken) if taken & {n for n in raw if n is not None} else 0
+    out: list[tuple[int, str, bool]] = []
+    used: set[int] = set(taken)
+    last = offset
+    for n, row in zip(raw, rows, strict=True):
+        note, doubtful = "", False
+        value = n + offset if n is not None else None
+        if value is None or value in used:
+            doubtful = True
+            why = "no task number" if n is None else f"task number {n} repeated"
+            value = max(used | {last}) + 1
+            note = f"{why} in the appendix ({row.where}): numbered {value}"
+        elif offset:
+            note = f"Stt {n} in the appendix, numbered {value} after the config's tasks"
+        used.add(value)
+        last = value
+        out.append((value, note, doubtful))
+    return out
+
+
+def _free_id(base: str, ids: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in ids:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _task(row: Row, number: int, d: Directory, out: Outcome, year: int) -> ImportedTask:
+    title = _tidy_text(row.cells.get(Column.CONTENT, ""))
+    timing = _tidy_text(row.cells.get(Column.TIMING, ""))
+    checks = list(row.notes)
+    rec: Recurrence | None = None
+    try:
+        rec = parse_phrase(timing)
+        out.timing_understood += 1
+    except TimingError as exc:
+        checks.append(str(exc) if timing else "no timing phrase in this row")
+    if not title:
+        checks.append("no task content (Nội dung nhiệm vụ) in this row")
+    lead_refs = _refs(row.cells.get(Column.LEAD, ""), d, out)
+    support = _refs(row.cells.get(Column.SUPPORT, ""), d, out)
+    lead = lead_refs[0] if lead_refs else None
+    if lead is None:
+        checks.append("no lead agency (Đơn vị chủ trì): set `lead`")
+    if len(lead_refs) > 1:
+        checks.append(
+            "the lead column names several agencies: the first is the lead, "
+            "the others were added to support"
+        )
+        support = lead_refs[1:] + support
+    support = _dedupe(support, lead.id if lead else None)
+    task = ImportedTask(
+        id="",
+        number=number,
+        title=title,
+        timing=timing,
+        recurrence=rec,
+        lead=lead,
+        support=support,
+        milestones=[],
+        where=row.where,
+        product=_tidy_text(row.cells.get(Column.PRODUCT, "")),
+        checks=checks,
+    )
+    _milestones(task, year)
+    return task
+
+
+def _tidy_text(text: str) -> str:
+    s = " ".join(text.split())
+    return re.sub(r"\s+([,;.:])", r"\1", s)
+
+
+def _dedupe(refs: list[Ref], lead: str | None) -> list[Ref]:
+    seen = {lead} if lead else set()
+    out = []
+    for r in refs:
+        if r.id not in seen:
+            seen.add(r.id)
+            out.append(r)
+    return out
+
+
+def _refs(text: str, d: Directory, out: Outcome) -> list[Ref]:
+    refs = []
+    for piece in names.split(d, text):
+        if piece.doubt:
+            out.splits_to_check += 1
+        if piece.entry is not None:
+            if not piece.entry.proposed:
+                out.matched.add(piece.entry.id)
+            refs.append(Ref(piece.entry.id, piece.text, piece.doubt))
+            continue
+        entry = Entry(d.new_id(piece.text), piece.text, names.is_group_name(piece.text), True)
+        d.add(entry)
+        out.proposed.append(entry)
+        refs.append(Ref(entry.id, piece.text, piece.doubt))
+    return refs
+
+
+def _milestones(task: ImportedTask, year: int) -> None:
+    """The assumed milestone for the task's kind of timing (ops set the real dates)."""
+    rec = task.recurrence
+    freq = rec.frequency if rec else Frequency.YEARLY
+    if rec is not None and rec.fixed_due is not None:
+        return  # "trước ngày 15/12 hằng năm" gives the date itself
+    if freq is Frequency.TRIGGERED:
+        mid, name = DEFAULT_MILESTONE["triggered"]
+        comment = "assumed: 30 days after trigger_date (set it when the guidance arrives)"
+        task.milestones.append(Milestone(mid, name, {"days_after": 30}, True, comment))
+        return
+    if freq is Frequency.ASSIGNED:
+        mid, name = DEFAULT_MILESTONE["assigned"]
+        comment = "add the deadline(s) when the task is assigned, e.g. [2027-06-30]"
+        task.milestones.append(Milestone(mid, name, {"dates": []}, False, comment))
+        return
+    months = _period_months(rec)
+    if months:
+        mid, name = DEFAULT_MILESTONE["period"]
+        fields: dict[str, object] = {"due_day": 20}
+        if months > 1:
+            fields["due_month"] = months
+        task.milestones.append(
+            Milestone(mid, name, fields, True, "assumed: the period's last month, day 20")
+        )
+    else:
+        mid, name = DEFAULT_MILESTONE["yearly"]
+        task.milestones.append(Milestone(mid, name, {"due": "15/12"}, True, "assumed date"))
+    if rec is not None and rec.interval > 1 and rec.start_year is None:
+        task.extra["anchor_year"] = year
+        task.extra["assumed"] = True
+        task.extra_comments["anchor_year"] = (
+            f"check: assumed; every {rec.interval} years counted from {year}"
+        )
+
+
+def _period_months(rec: Recurrence | None) -> int:
+    """Months in a quarterly/half-yearly/monthly period (0 for yearly tasks)."""
+    if rec is None:
+        return 0
+    by_freq = {Frequency.QUARTERLY: 3, Frequency.HALF_YEARLY: 6, Frequency.MONTHLY: 1}
+    if rec.frequency in by_freq:
+        return by_freq[rec.frequency]
+    if rec.frequency is Frequency.ONCE and rec.period and len(rec.period) > 4:
+        return 3 if "Q" in rec.period else 1
+    return 0

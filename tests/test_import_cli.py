@@ -1,0 +1,230 @@
+"""`reminder import` as ops run it: fragments, --merge beside the config, bad files (exit 65)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from reminder import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "config.toml"
+SEED = Path(__file__).parent / "appendix" / "phu-luc-nhiem-vu.txt"
+BIN = Path(sys.executable).parent / "reminder"
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+NOW = "2026-11-26T09:00:00+07:00"
+
+DOCX_TEXT = """Stt  Nội dung nhiệm vụ  Thời gian thực hiện  Đơn vị chủ trì  Đơn vị phối hợp"""
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed `reminder` script in `cwd`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDER_")}
+    return subprocess.run(
+        [str(BIN), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def _docx(path: Path, rows: list[list[str]]) -> None:
+    import docx
+
+    document = docx.Document()
+    header = [
+        "Stt",
+        "Nội dung nhiệm vụ",
+        "Thời gian thực hiện",
+        "Đơn vị chủ trì",
+        "Đơn vị phối hợp",
+    ]
+    table = document.add_table(rows=1 + len(rows), cols=5)
+    for r, values in enumerate([header, *rows]):
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
+    document.save(str(path))
+
+
+def test_merge_with_the_shipped_config_writes_a_new_checked_file(tmp_path: Path) -> None:
+    """--merge config.toml: a new file beside it passes `reminder check`; the original is untouched."""
+    config = tmp_path / "config.toml"
+    shutil.copy(SHIPPED, config)
+    before = config.read_bytes()
+    _docx(
+        tmp_path / "phu-luc.docx",
+        [
+            [
+                "1",
+                "Báo cáo chuyển đổi số",
+                "Hằng năm",
+                "Sở Khoa học và Công nghệ",
+                "Sở Thông tin và Truyền thông, Sở Văn hóa, Thể thao và Du lịch, các tổ chức có liên quan",
+            ],
+            [
+                "2",
+                "Sơ kết kế hoạch",
+                "Sau khi có hướng dẫn của Trung ương",
+                "Sở Nội vụ",
+                "UBND các huyện, thành phố",
+            ],
+        ],
+    )
+    done = run("import", "phu-luc.docx", "--merge", "config.toml", "--now", NOW, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert config.read_bytes() == before
+    merged = tmp_path / "config.imported.toml"
+    data = tomllib.loads(merged.read_text(encoding="utf-8"))
+    new = data["tasks"][-2:]
+    assert [t["number"] for t in new] == [12, 13]
+    assert new[0]["support"] == ["so-tttt", "so-van-hoa-the-thao-va-du-lich", "to-chuc-lien-quan"]
+    assert data["agencies"][-1]["id"] == "so-van-hoa-the-thao-va-du-lich"
+    assert "# check: new agency" in merged.read_text(encoding="utf-8")
+    assert "2 tasks, 2 timing phrases understood" in done.stderr
+    check = run("--config", "config.imported.toml", "check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    again = run("import", "phu-luc.docx", "--merge", "config.toml", cwd=tmp_path)
+    assert again.returncode == 0 and (tmp_path / "config.imported-2.toml").exists()
+
+
+def test_seed_into_an_empty_config_then_upcoming(tmp_path: Path) -> None:
+    """A new user: the seed merged into an empty file gives a config `upcoming` can plan."""
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    shutil.copy(SEED, tmp_path / "phu-luc.txt")
+    done = run(
+        "import",
+        "phu-luc.txt",
+        "--merge",
+        "config.toml",
+        "--plan-title",
+        "Kế hoạch thử",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "11 tasks, 11 timing phrases understood" in done.stderr
+    merged = tmp_path / "config.imported.toml"
+    text = merged.read_text(encoding="utf-8")
+    merged.write_text(  # what ops do next: give the proposed agency its address
+        text.replace(
+            'name = "Sở Nội vụ"\n', 'name = "Sở Nội vụ"\nemail = ["sonoivu@tinh.example"]\n'
+        ),
+        encoding="utf-8",
+    )
+    up = run(
+        "--config", "config.imported.toml", "upcoming", "--days", "400", "--now", NOW, cwd=tmp_path
+    )
+    assert up.returncode == 0, up.stderr
+    assert "Sở Nội vụ" in up.stdout and "sonoivu@tinh.example" in up.stdout
+
+
+def test_fragment_to_stdout_and_to_a_file(tmp_path: Path) -> None:
+    """Without --merge the fragment goes to stdout (or -o) and parses as TOML."""
+    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    shutil.copy(SEED, tmp_path / "phu-luc.txt")
+    out = run("import", "phu-luc.txt", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(tomllib.loads(out.stdout)["tasks"]) == 11
+    to_file = run("import", "phu-luc.txt", "-o", "tasks.toml", cwd=tmp_path)
+    assert to_file.returncode == 0 and to_file.stdout == ""
+    assert (tmp_path / "tasks.toml").read_text(encoding="utf-8") == out.stdout
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_pdf_with_a_text_layer_is_imported_through_pdftotext(tmp_path: Path) -> None:
+    """A PDF table (fpdf2, wrapped cells) is read through `pdftotext -layout`."""
+    fpdf = pytest.importorskip("fpdf")
+    if not FONT.exists():
+        pytest.skip("DejaVu font not installed")
+    pdf = fpdf.FPDF(orientation="L")
+    pdf.add_page()
+    pdf.add_font("dv", "", str(FONT))
+    pdf.add_font("dv", "B", str(FONT))
+    pdf.set_font("dv", size=10)
+    rows = [
+        ("Stt", "Nội dung nhiệm vụ", "Thời gian thực hiện", "Đơn vị chủ trì", "Đơn vị phối hợp"),
+        (
+            "1",
+            "Kế hoạch đào tạo, bồi dưỡng cán bộ, công chức, viên chức tỉnh Kiên Giang, giai đoạn 2021 – 2025",
+            "Hằng năm",
+            "Sở Nội vụ",
+            "Trường Chính trị tỉnh, cơ sở đào tạo, bồi dưỡng, các cơ quan, đơn vị, địa phương trên địa bàn tỉnh",
+        ),
+        (
+            "2",
+            "Tổ chức Hội thi sáng tạo khoa học kỹ thuật tỉnh",
+            "02 năm/lần",
+            "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh",
+            "Sở Khoa học và Công nghệ, các tổ chức có liên quan",
+        ),
+    ]
+    with pdf.table(col_widths=(10, 80, 30, 40, 60)) as table:
+        for values in rows:
+            row = table.row()
+            for value in values:
+                row.cell(value)
+    pdf.output(str(tmp_path / "phu-luc.pdf"))
+    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    done = run("import", "phu-luc.pdf", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    tasks = tomllib.loads(done.stdout)["tasks"]
+    assert [t["title"] for t in tasks] == [rows[1][1], rows[2][1]]
+    assert [t["lead"] for t in tasks] == ["so-noi-vu", "lhh-khkt"]
+    assert tasks[0]["support"] == ["truong-chinh-tri", "co-so-dao-tao", "co-quan-dia-phuong"]
+
+
+def _scanned_pdf(path: Path) -> None:
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 60, style="F")  # an image-like page: no text at all
+    pdf.output(str(path))
+
+
+BAD = {
+    "no-table.txt": ("Kế hoạch năm 2025\nKhông có bảng.\n".encode(), "no appendix table found"),
+    "empty-table.txt": (
+        "Stt Nội dung nhiệm vụ Thời gian thực hiện Đơn vị chủ trì\n".encode(),
+        "no task rows",
+    ),
+    "old.doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "save it as .docx"),
+    "fake.docx": ("Stt Nội dung\n".encode(), "the name says .docx but the file is text"),
+    "fake.pdf": (b"PK\x03\x04not really a zip", "a damaged zip archive, not a .docx"),
+    "blank.txt": (b"   \n", "the file is empty"),
+    "binary.txt": (bytes(range(256)) * 4, "binary data"),
+}
+
+
+@pytest.mark.parametrize("name", [*BAD, "scan.pdf"])
+def test_bad_input_is_one_line_exit_65_and_nothing_written(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No table, an empty table, .doc, a scan, a misnamed file: one line, exit 65, no file."""
+    path = tmp_path / name
+    if name == "scan.pdf":
+        if shutil.which("pdftotext") is None:
+            pytest.skip("poppler-utils not installed")
+        _scanned_pdf(path)
+        expected = "no text layer"
+    else:
+        data, expected = BAD[name]
+        path.write_bytes(data)
+    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.chdir(tmp_path)
+    for extra in ([], ["-o", "out.toml"], ["--merge", "config.toml"]):
+        assert cli.main(["import", name, *extra]) == 65
+        out, err = capsys.readouterr()
+        assert out == ""
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0] and "nothing written" in lines[0], lines
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_docx_flag_on_a_text_file_is_refused(tmp_path: Path) -> None:
+    """--from docx on a text file says what the file is (exit 65)."""
+    shutil.copy(SEED, tmp_path / "phu-luc.txt")
+    done = run("import", "phu-luc.txt", "--from", "docx", cwd=tmp_path)
+    assert done.returncode == 65 and "--from docx, but the file is text" in done.stderr

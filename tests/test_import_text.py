@@ -1,0 +1,168 @@
+"""`reminder import` on text: the seed appendix (a PDF's text) round trip and broken lines."""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from reminder.importer import directory_of
+from reminder.importer.names import Directory, split
+from reminder.importer.table import BadInput, Column
+from reminder.importer.tasks import build
+from reminder.importer.text import read_text
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = Path(__file__).parent / "appendix" / "phu-luc-nhiem-vu.txt"
+SHIPPED = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+
+
+def _import(text: str, config: dict[str, object]):  # type: ignore[no-untyped-def]
+    d = directory_of(config)
+    return build(read_text(text, d), d, taken_numbers=set(), taken_ids=set(), year=2026)
+
+
+def test_seed_round_trip_gives_the_shipped_tasks_field_by_field() -> None:
+    """Importing the seed against the shipped agencies gives its eleven tasks exactly."""
+    outcome = _import(SEED.read_text(encoding="utf-8"), SHIPPED)
+    shipped = SHIPPED["tasks"]
+    assert len(outcome.tasks) == len(shipped) == 11
+    for got, want in zip(outcome.tasks, shipped, strict=True):
+        assert got.id == want["id"]
+        assert got.number == want["number"]
+        assert got.title == want["title"]
+        assert got.timing == want["timing"]
+        assert got.lead is not None and got.lead.id == want["lead"], got.number
+        assert [r.id for r in got.support] == want["support"], got.number
+    assert outcome.proposed == []
+    assert outcome.timing_understood == 11
+
+
+def test_seed_elliptical_list_is_matched_but_marked() -> None:
+    """Task 10's "cơ quan, đơn vị, địa phương, doanh nghiệp trên địa bàn tỉnh" is two names, marked."""
+    outcome = _import(SEED.read_text(encoding="utf-8"), SHIPPED)
+    task = outcome.tasks[9]
+    doubtful = [r for r in task.support if r.doubt]
+    assert [r.id for r in doubtful] == ["co-quan-dia-phuong"]
+    assert task.to_check
+
+
+def test_seed_into_an_empty_config_proposes_agencies_and_groups() -> None:
+    """Without a config every name is proposed once; plural/generic names become groups."""
+    outcome = _import(SEED.read_text(encoding="utf-8"), {})
+    names = {e.name: e for e in outcome.proposed}
+    assert len(names) == len(outcome.proposed)
+    assert not names["Sở Nội vụ"].is_group
+    assert not names["Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh"].is_group
+    assert names["các cơ quan, đơn vị, địa phương trên địa bàn tỉnh"].is_group
+    assert names["Ủy ban nhân dân các huyện, thành phố"].is_group
+    first = outcome.tasks[0]
+    assert [r.written for r in first.support] == [
+        "Trường Chính trị tỉnh",
+        "cơ sở đào tạo, bồi dưỡng",
+        "các cơ quan, đơn vị, địa phương trên địa bàn tỉnh",
+    ]
+    assert all(r.doubt for r in first.support[1:])  # names with commas inside are marked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Trường Chính trị tỉnh, cơ sở đào tạo, bồi dưỡng, các cơ quan, đơn vị, địa phương trên địa bàn tỉnh",
+            ["truong-chinh-tri", "co-so-dao-tao", "co-quan-dia-phuong"],
+        ),
+        ("Sở Lao động Thương binh và Xã hội", ["so-ldtbxh"]),  # comma left out
+        ("SỞ KẾ HOẠCH VÀ ĐẦU TƯ", ["so-ke-hoach-dau-tu"]),  # capitals; the pre-2025 name
+        ("UBND các huyện, thành phố", ["ubnd-huyen"]),  # abbreviation
+        ("Uỷ ban nhân dân các xã, phường", ["ubnd-xa-phuong"]),  # old tone placement
+        ("Sở Khoa học và Công nghệ và Sở Tài chính", ["so-khcn", "so-tai-chinh"]),
+        ("Sở Giáo dục và Đào tạo; Sở Nội vụ", ["so-giao-duc", "so-noi-vu"]),
+    ],
+)
+def test_known_names_are_matched_after_normalisation(text: str, expected: list[str]) -> None:
+    """Case, NFD, tone placement, punctuation and "UBND" do not stop a match."""
+    d = directory_of(SHIPPED)
+    for form in (text, unicodedata.normalize("NFD", text)):
+        assert [p.entry.id if p.entry else None for p in split(d, form)] == expected
+
+
+def test_unknown_names_split_at_head_words() -> None:
+    """An unknown list is cut where a piece starts an agency name, not at every comma."""
+    pieces = split(
+        Directory(), "Sở Văn hóa, Thể thao và Du lịch, Công an tỉnh và các đơn vị liên quan"
+    )
+    assert [p.text for p in pieces] == [
+        "Sở Văn hóa, Thể thao và Du lịch",
+        "Công an tỉnh",
+        "các đơn vị liên quan",
+    ]
+
+
+BROKEN = """KẾ HOẠCH
+PHỤ LỤC
+Stt
+Nội dung nhiệm
+vụ
+Thời hạn
+hoàn thành
+Cơ quan chủ
+trì
+Cơ quan phối hợp
+
+1
+Triển khai Nghị quyết số 57-
+NQ/TW về khoa học, công nghệ Hằng quý Sở Khoa học và
+Công nghệ
+Sở Tài chính, Sở Nội
+vụ
+
+3
+Báo cáo tình hình thực hiện kế
+hoạch năm 2025
+
+Mỗi khi cần
+
+Sở Nội vụ
+
+Các sở, ban, ngành tỉnh
+
+
+7
+
+4
+Tổng kết
+Năm 2027 Sở Tài chính
+"""
+
+
+def test_broken_text_header_variants_missing_number_and_unknown_timing() -> None:
+    """A pasted text: header variants over lines, a skipped number, a page number, an odd phrase."""
+    d = directory_of(SHIPPED)
+    rows = read_text(BROKEN.replace("\n", "\r\n"), d)
+    assert [r.number for r in rows] == ["1", "3", "4"]
+    assert rows[0].cells[Column.CONTENT].startswith("Triển khai Nghị quyết số 57-NQ/TW")
+    assert rows[0].cells[Column.TIMING] == "Hằng quý"
+    assert rows[0].cells[Column.LEAD] == "Sở Khoa học và Công nghệ"
+    assert rows[0].cells[Column.SUPPORT] == "Sở Tài chính, Sở Nội vụ"
+    assert any("2 missing" in n for n in rows[1].notes)
+    assert rows[1].cells[Column.SUPPORT] == "Các sở, ban, ngành tỉnh"  # page number "7" dropped
+    assert rows[2].cells[Column.TIMING] == "Năm 2027"
+    outcome = build(rows, d, taken_numbers=set(), taken_ids=set(), year=2026)
+    odd = outcome.tasks[1]
+    assert odd.recurrence is None and any("Mỗi khi cần" in c for c in odd.checks)
+    assert outcome.timing_understood == 2
+    assert [e.name for e in outcome.proposed] == ["Các sở, ban, ngành tỉnh"]
+    assert outcome.proposed[0].is_group
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "Báo cáo năm 2025\nkhông có bảng nào ở đây\n", "Stt Nội dung Thời gian Đơn vị chủ trì\n"],
+)
+def test_text_without_a_table_or_rows_is_bad_input(text: str) -> None:
+    """No header, or a header with no task rows: BadInput, not an empty import."""
+    with pytest.raises(BadInput):
+        read_text(text, Directory())
