@@ -225,40 +225,55 @@ class Daemon:
         return f"{self.reload_failed}{len(self.settings.catalog.tasks)} tasks; next wake-up {when}"
 
     async def reload(self) -> None:
-        """SIGHUP: re-read config and templates; swap them in only if they are valid."""
+        """SIGHUP: re-read config and templates; swap them in only if they are valid.
+
+        Whatever goes wrong, the previous configuration keeps running, the reason is logged
+        in one line ("reload refused: …") and READY=1 follows the RELOADING=1, with STATUS=.
+        """
         if not self.started:
             log.warning("SIGHUP during start-up ignored: the configuration is being read now")
             return
         sdnotify.reloading()
         log.info("reloading %s", self.config)
         try:
-            settings = await asyncio.to_thread(load_checked, self.config)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                log.error("reload refused: %s", problem)
-            log.error(
-                "reload refused: %d error(s); still running the previous configuration",
-                len(exc.problems),
-            )
-            self.reload_failed = (
-                f"reload FAILED ({len(exc.problems)} error(s), see the journal); "
-                "running the previous configuration; "
-            )
+            if await self._swap_in():
+                await self.cycle()
+        except Exception as exc:
+            log.debug("reload failed", exc_info=True)
+            self._refused([f"unexpected error: {type(exc).__name__}: {exc}"])
+        finally:
             self.status_sent = self._status()
             sdnotify.ready(self.status_sent)
-            return
+
+    async def _swap_in(self) -> bool:
+        """Read the configuration and swap it in; False (logged) if it is refused."""
+        try:
+            settings = await asyncio.to_thread(load_checked, self.config)
+        except ConfigError as exc:
+            self._refused([str(p) for p in exc.problems])
+            return False
+        dispatcher = Dispatcher(settings, self.ledger)
         self.reload_failed = ""
         self.announced = ""  # say the next wake-up again under the new configuration
         if settings.database_url != self.settings.database_url:
             log.warning("[database] url changed: it takes effect at the next restart")
         async with self.cycle_lock:
-            self.settings = settings
-            self.dispatcher = Dispatcher(settings, self.ledger)
+            self.settings, self.dispatcher = settings, dispatcher
         for warning in settings.warnings:
             log.warning("config: %s", warning)
         log.info("reloaded %s (%d tasks)", settings.source, len(settings.catalog.tasks))
-        await self.cycle()
-        sdnotify.ready(self._status())
+        return True
+
+    def _refused(self, reasons: list[str]) -> None:
+        for reason in reasons:
+            log.error("reload refused: %s", reason)
+        log.error(
+            "reload refused: %d error(s); still running the previous configuration", len(reasons)
+        )
+        self.reload_failed = (
+            f"reload FAILED ({len(reasons)} error(s), see the journal); "
+            "running the previous configuration; "
+        )
 
 
 def _describe(batch: list[Reminder]) -> str:

@@ -43,6 +43,7 @@ SUBPROCESS_SAMPLE = (
     "smtp-no-password",
     "not-utf8",
     "empty-file",
+    "deep-array",
 )
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from reminder.config import schema
 from reminder.config.crosscheck import crosscheck
-from reminder.config.locate import key_lines, line_of
+from reminder.config.locate import deepest_line, key_lines, line_of
 from reminder.config.problems import Collector, ConfigError, Problem
 from reminder.config.validate import schema_problems
 from reminder.model import (
@@ -117,6 +117,18 @@ def _read(file: Path) -> str:
 def _parse(file: Path, text: str) -> dict[str, object]:
     try:
         return tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per level of nesting
+        deepest, depth = deepest_line(text)
+        raise ConfigError(
+            [
+                Problem(
+                    file,
+                    deepest,
+                    "",
+                    f"arrays or inline tables nested {depth} levels deep: too deep to read",
+                )
+            ]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)

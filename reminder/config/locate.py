@@ -99,3 +99,42 @@ def line_of(path: Path, lines: dict[Path, int]) -> int | None:
         if found is not None:
             return found
     return None
+
+
+def deepest_line(text: str) -> tuple[int, int]:
+    """(line, depth) of the first line where arrays and inline tables nest deepest.
+
+    Brackets inside strings and comments are skipped; a table header (`[a]`, `[[a]]`) opens
+    and closes on its own line, so it never raises the depth left after it.
+    """
+    depth, best, best_line = 0, 0, 1
+    quote: str | None = None  # the string delimiter we are inside, if any
+    number = 1
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            number += 1
+            if quote in ('"', "'"):  # a one-line string cannot span lines
+                quote = None
+        elif quote is not None:
+            if quote[0] == '"' and c == "\\":
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = None
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote) - 1
+        elif c in "[{":
+            depth += 1
+            if depth > best:
+                best, best_line = depth, number
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return best_line, best
