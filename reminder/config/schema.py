@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -20,7 +21,42 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})$")
+_CONTROL_NAMES = {"\r": "carriage return", "\n": "line feed", "\t": "tab", "\0": "null"}
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def control_characters(value: str) -> str:
+    """'' if `value` has no control character, else a phrase naming the first one.
+
+    Header values (From, Reply-To, To, the subject's task title) must not carry any: a line
+    break would start a new header (`Bcc:`) when the value is put on the wire.
+    """
+    for c in value:
+        if unicodedata.category(c) == "Cc":
+            name = f", {_CONTROL_NAMES[c]}" if c in _CONTROL_NAMES else ""
+            return f"a control character (U+{ord(c):04X}{name}) is not allowed in a header value"
+    return ""
+
+
+def _no_control(value: str) -> str:
+    problem = control_characters(value)
+    if problem:
+        raise ValueError(f"{problem} (got {value!r})")
+    return value
+
+
+def email_problem(value: str) -> str:
+    """'' if `value` is one e-mail address as config.toml takes it, else what is wrong."""
+    return control_characters(value) or (
+        "" if _EMAIL.match(value) else 'expected an e-mail address such as "vanthu@tinh.example"'
+    )
+
+
+def chat_problem(value: str) -> str:
+    """'' if `value` is a Telegram chat id as config.toml takes it, else what is wrong."""
+    if _CHAT.match(value):
+        return ""
+    return 'expected a Telegram chat id, e.g. "-1001234567890" or "@kenh"'
 
 
 class Strict(BaseModel):
@@ -136,6 +172,7 @@ class Smtp(Strict):
         if v is not None:
             from email.utils import parseaddr
 
+            _no_control(v)
             if not _EMAIL.match(parseaddr(v)[1]):
                 raise ValueError(
                     f'expected an address such as "Văn phòng UBND tỉnh <nhachan@tinh.example>" (got {v!r})'
@@ -172,6 +209,7 @@ class Templates(Strict):
 
 def _emails(v: list[str]) -> list[str]:
     for item in v:
+        _no_control(item)
         if not _EMAIL.match(item):
             raise ValueError(
                 f'expected an e-mail address such as "vanthu@tinh.example" (got {item!r})'
@@ -254,6 +292,8 @@ class Task(Strict):
     assumed: bool = False
     note: str = ""
     milestones: list[Milestone] = Field(default=[], min_length=0)
+
+    _check_title = field_validator("title")(_no_control)  # it goes into the e-mail subject
 
 
 class Config(Strict):
