@@ -110,12 +110,14 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def _ledger(settings: Settings) -> Ledger:
-    """The ledger, migrated to the current schema (imports the database libraries)."""
-    from reminder.ledger import Ledger
+    """The ledger, migrated to the current schema (imports the database libraries); exit 69
+    with the path and the operating system's reason when it cannot be opened."""
+    from reminder.ledger import LedgerError, open_ledger
 
-    ledger = Ledger(settings.database_url, lease=settings.lease)
-    ledger.migrate()
-    return ledger
+    try:
+        return open_ledger(settings.database_url, lease=settings.lease)
+    except LedgerError as exc:
+        raise UsageError(str(exc), EX_UNAVAILABLE) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -194,6 +196,7 @@ def send_test(args: argparse.Namespace) -> int:
     from reminder.render import Renderer
 
     settings = _settings(args)
+    _check_address(args.channel, args.address)
     channel = make_channels(settings).get(args.channel)
     if channel is None:
         raise UsageError(f"the {args.channel} channel is off in {settings.source}", EX_CONFIG)
@@ -209,6 +212,15 @@ def send_test(args: argparse.Namespace) -> int:
         ) from None
     print(f"sent to {args.address} via {args.channel}: {receipt.note or 'ok'}")
     return EX_OK
+
+
+def _check_address(channel: str, address: str) -> None:
+    """UsageError (65) unless `address` is one the config would accept for `channel`."""
+    from reminder.config.schema import chat_problem, email_problem
+
+    problem = email_problem(address) if channel == "email" else chat_problem(address)
+    if problem:
+        raise UsageError(f"{problem} (got {address!r})", EX_DATAERR)
 
 
 async def _send(channel: Channel, message: Message) -> Receipt:

@@ -31,7 +31,7 @@ from apscheduler.triggers.date import DateTrigger
 from reminder import sdnotify
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
-from reminder.ledger import Ledger
+from reminder.ledger import Ledger, LedgerError, open_ledger
 from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
 
@@ -90,10 +90,13 @@ class Daemon:
         for warning in self.settings.warnings:
             log.warning("config: %s", warning)
         try:
-            self.ledger = await asyncio.to_thread(self._open_ledger, self.settings)
-        except Exception as exc:
-            log.error("cannot open the ledger %s: %s", self.settings.database_url, exc)
-            sdnotify.status(f"cannot open the ledger: {exc}")
+            self.ledger = await asyncio.to_thread(
+                open_ledger, self.settings.database_url, lease=self.settings.lease
+            )
+        except Exception as exc:  # LedgerError says where and why; anything else, in one line
+            why = str(exc) if isinstance(exc, LedgerError) else _one_line(exc)
+            log.error("%s", why)
+            sdnotify.status(why)
             return EX_UNAVAILABLE
         self.dispatcher = Dispatcher(self.settings, self.ledger)
         self.started = True
@@ -120,12 +123,6 @@ class Daemon:
             log.error("config: %s", problem)
         sdnotify.status(f"invalid configuration: {len(exc.problems)} error(s), see the journal")
         return EX_CONFIG
-
-    @staticmethod
-    def _open_ledger(settings: Settings) -> Ledger:
-        ledger = Ledger(settings.database_url, lease=settings.lease)
-        ledger.migrate()
-        return ledger
 
     async def _shutdown(self) -> int:
         sdnotify.stopping()
@@ -274,6 +271,11 @@ class Daemon:
             f"reload FAILED ({len(reasons)} error(s), see the journal); "
             "running the previous configuration; "
         )
+
+
+def _one_line(exc: Exception) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"cannot open the ledger: {type(exc).__name__}: {first}"
 
 
 def _describe(batch: list[Reminder]) -> str:

@@ -42,7 +42,7 @@ from sqlmodel import Field, SQLModel
 
 from reminder.model import Reminder
 
-__all__ = ["Delivery", "Ledger", "LedgerError", "Status"]
+__all__ = ["Delivery", "Ledger", "LedgerError", "Status", "open_ledger"]
 
 log = logging.getLogger("reminder.ledger")
 
@@ -659,3 +659,64 @@ def _delivery(m: Any) -> Delivery:
     """A row mapping → Delivery: every field by name, the status and flag typed."""
     row = {name: m[name] for name in _DELIVERY_FIELDS}
     return Delivery(**row | {"status": Status(m["status"]), "late": bool(m["late"])})
+
+
+# ---------------------------------------------------------------------------------------
+# Opening, with a reason ops can act on.
+
+
+def open_ledger(url: str, *, lease: timedelta = timedelta(minutes=5)) -> Ledger:
+    """The ledger at `url`, migrated to the current schema.
+
+    Raises LedgerError with one line naming the database (a SQLite path, or the URL without
+    its password) and the operating system's reason when it cannot be opened or written:
+    permission denied, read-only file system, no such directory, is a directory, disk full.
+    """
+    ledger = Ledger(url, lease=lease)
+    try:
+        ledger.migrate()
+    except sa.exc.SQLAlchemyError as exc:
+        ledger.close()
+        raise LedgerError(f"cannot open the ledger {_unopenable(url, exc)}") from None
+    return ledger
+
+
+def _unopenable(url: str, exc: sa.exc.SQLAlchemyError) -> str:
+    """'<where>: <why>' for a database that could not be opened or migrated."""
+    parsed = sa.engine.make_url(url)
+    driver = getattr(exc, "orig", None) or exc
+    said = str(driver).strip().splitlines()[0] if str(driver).strip() else type(exc).__name__
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return f"{parsed.render_as_string(hide_password=True)}: {said}"
+    path = Path(parsed.database)
+    return f"{path}: {_os_reason(path) or said}"
+
+
+def _os_reason(path: Path) -> str:
+    """Why the operating system will not let SQLite use `path` ('' if it would)."""
+    import errno
+    import os
+    import tempfile
+
+    if path.is_dir():
+        return os.strerror(errno.EISDIR)
+    if not path.parent.is_dir():
+        return f"no such directory {path.parent}"
+    existed = path.exists()
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+        if not existed:
+            path.unlink()
+        # SQLite writes its journal (-wal, -shm) beside the file: the folder must take files
+        # and their data (a full disk still takes an empty file).
+        with tempfile.TemporaryFile(dir=path.parent) as probe:
+            probe.write(b"\0" * 65536)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as err:
+        return err.strerror or str(err)
+    return ""
