@@ -146,6 +146,13 @@ def build_email(
     return msg
 
 
+def flatten(msg: EmailMessage) -> bytes:
+    """The bytes of `msg` as they go on the wire: what aiosmtplib's send_message writes
+    after DATA (CRLF line ends, RFC 2047 headers; the bodies are base64) and the outbox's
+    `.eml` holds."""
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
 def _message_id(message_id: str | None, sender: str) -> str:
     if not message_id:
         domain = parseaddr(sender)[1].rpartition("@")[2] or None

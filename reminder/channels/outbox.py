@@ -10,7 +10,6 @@ half-written message.
 from __future__ import annotations
 
 import contextlib
-import email.policy
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from reminder.channels.base import ChannelError, Receipt
-from reminder.channels.email import build_email
+from reminder.channels.email import build_email, flatten
 from reminder.model import Message, OutboxSettings
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ class OutboxChannel:
     def _render(self, message: Message, now: datetime) -> tuple[bytes, str]:
         if self.name == "email":
             msg = build_email(message, self._settings.email_sender, None, now=now)
-            return msg.as_bytes(policy=email.policy.SMTP), "eml"
+            return flatten(msg), "eml"
         payload = {
             "chat_id": message.address,
             "text": message.text,
