@@ -1,8 +1,8 @@
 """The working-day calendar: weekends, Vietnamese public holidays and the ops overlay.
 
-Pure: no clock, no I/O. Dates are business dates in the calendar's time zone
-(Asia/Ho_Chi_Minh by default); `send_at` returns aware datetimes in that zone, whatever
-the host's TZ.
+Pure: no clock, and no I/O but the holiday cache's (`reminder.vnholidays`). Dates are
+business dates in the calendar's time zone (Asia/Ho_Chi_Minh by default); `send_at`
+returns aware datetimes in that zone, whatever the host's TZ.
 
 Policies
 --------
@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from reminder.model import CalendarRules, DayOffRule, LeadUnit
+from reminder.vnholidays import HolidayCache
 
 WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -40,14 +41,16 @@ def fmt_day(d: date) -> str:
 def _vn_holidays(year: int) -> tuple[dict[date, str], frozenset[date]]:
     """Public holidays (date → Vietnamese names) and swap working days known for `year`.
 
-    Shared by all calendars: the package's data does not depend on the rules. `holidays`
-    is imported here, not at module import, because importing it costs ~0.2 s.
+    Shared by all calendars: the package's data does not depend on the rules. It comes
+    through `reminder.vnholidays`, whose disk cache spares most processes importing
+    `holidays` (~0.2 s).
     """
-    import holidays
+    return _cache().year(year)
 
-    table = holidays.country_holidays("VN", years=year, language="vi")
-    names = {d: ", ".join(n.split("; ")) for d, n in table.items()}
-    return names, frozenset(table.weekend_workdays)
+
+@cache
+def _cache() -> HolidayCache:
+    return HolidayCache()
 
 
 class WorkCalendar:

@@ -31,3 +31,12 @@ async def telegram_api() -> AsyncIterator[FakeTelegramAPI]:
     """A fake Bot API in the test's event loop; `.base_url` and `.token` to reach it."""
     async with FakeTelegramAPI() as api:
         yield api
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _holiday_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the holiday cache (reminder.vnholidays) of tests and their subprocesses in /tmp."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REMINDER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()

@@ -185,6 +185,12 @@ def test_unit_has_state_and_configuration_directories() -> None:
     assert values("DynamicUser") == ["yes"]
 
 
+def test_unit_has_a_private_cache_directory() -> None:
+    """The holiday and template caches go to CacheDirectory=reminder, private to the service."""
+    assert values("CacheDirectory") == ["reminder"]
+    assert values("CacheDirectoryMode") == ["0700"]
+
+
 @pytest.mark.parametrize("name", ["smtp_password", "telegram_token"])
 def test_unit_loads_credentials_with_a_harmless_default(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
