@@ -23,8 +23,10 @@ Filters: ngay_dai, ngay, thu, so, countdown(today) from `reminder.vnformat`; rut
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
+import logging
 import re
 import traceback
 from collections.abc import Sequence
@@ -39,6 +41,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 import reminder
 from reminder import vnformat
+from reminder.cachedir import cache_dir
 from reminder.model import (
     VN_TZ,
     Agency,
@@ -87,6 +90,9 @@ TELEGRAM_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"}
 TELEGRAM_LIMIT = 4096  # characters after entity parsing (MessageLimit.MAX_TEXT_LENGTH)
 TELEGRAM_SOFT_LIMIT = 4000  # above this, render again with `compact`
 HEADER_KEYS_MAX = 900  # an RFC 5322 line may hold 998 characters
+
+
+log = logging.getLogger(__name__)
 
 
 class TemplateError(Exception):
@@ -143,6 +149,44 @@ def rut_gon(text: str, width: int = 70) -> str:
     return cut.rstrip(" ,;:.–-") + "…"
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept in the cache folder (`reminder.cachedir`), `templates/` in it.
+
+    Compiling the templates costs ~70 ms of CPU, which every `reminder check` and daemon
+    start paid. Jinja keeps each entry with the checksum of the template's source (and its
+    own bytecode version and Python's), so an edited template is compiled again; the file
+    name carries the Environment's compile-time options. A cache folder that cannot be read
+    or written only means compiling again.
+    """
+
+    def __init__(self, env: Environment) -> None:
+        options = (
+            jinja2.__version__,
+            "autoescape .html",  # select_autoescape below: not introspectable, change by hand
+            env.trim_blocks,
+            env.lstrip_blocks,
+            env.keep_trailing_newline,
+            env.newline_sequence,
+            env.extensions.keys(),
+        )
+        tag = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
+        super().__init__(str(cache_dir() / "templates"), f"{tag}-%s.cache")
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception as exc:  # a truncated or foreign file: compile instead
+            log.debug("template cache entry %s unreadable: %s", bucket.key, exc)
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError as exc:
+            log.debug("template cache %s not written: %s", self.directory, exc)
+
+
 class Renderer:
     """Renders reminders into Messages with the templates of one folder."""
 
@@ -158,6 +202,7 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,
         )
+        self.env.bytecode_cache = _CompiledTemplates(self.env)
         self.env.filters.update(
             ngay_dai=vnformat.ngay_dai,
             ngay=vnformat.ngay,
@@ -517,7 +562,8 @@ class Renderer:
                 for key, a in self.catalog.agencies.items()
             },
         )
-        renderer = Renderer(catalog, self.template_dir)
+        renderer = copy.copy(self)  # the same compiled templates, the probed catalog
+        renderer.catalog = catalog
         outputs: dict[str, str] = {}
         try:
             context = renderer._context(
