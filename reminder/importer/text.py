@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reminder.importer import names
 from reminder.importer.names import Directory
@@ -247,13 +248,19 @@ def _timing_end(ws: list[Word], i: int, nxt: Column | None, d: Directory) -> int
     if first not in _TIMING_STARTS and first not in _NUMBER_WORDS and not first.isdigit():
         return None
     for j in range(min(len(ws), i + _MAX_TIMING_WORDS), i, -1):
-        try:
-            parse_phrase(_join(ws[i:j]))
-        except TimingError:
-            continue
-        if _followed_ok(ws, j, nxt, d):
+        if _understood(_join(ws[i:j])) and _followed_ok(ws, j, nxt, d):
             return j
     return None
+
+
+@lru_cache(maxsize=4096)
+def _understood(phrase: str) -> bool:
+    """Whether `reminder.timing` reads the phrase (the same few phrases recur in a table)."""
+    try:
+        parse_phrase(phrase)
+    except TimingError:
+        return False
+    return True
 
 
 def _followed_ok(ws: list[Word], j: int, nxt: Column | None, d: Directory) -> bool:

@@ -118,7 +118,6 @@ def _task(task: ImportedTask) -> Table:
             mt.add(key, item)
         if m.assumed:
             mt.add("assumed", True)
-        mt.add(tomlkit.nl())
         milestones.append(mt)
     if task.milestones:
         t.add("milestones", milestones)
