@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import NoReturn
 
 EX_OK = 0
@@ -104,14 +104,32 @@ def _parser() -> argparse.ArgumentParser:
     hi.add_argument("--task", help="only this task id or number")
 
     dn = sub.add_parser(
-        "done", help="record an occurrence (or one milestone) as done: no more reminders for it"
+        "done",
+        help="record work as finished (or --undo it, or --list the records): "
+        "a finished milestone gets no more reminders",
     )
-    dn.add_argument("task", help="task id or number")
+    dn.add_argument("task", nargs="?", help="task id or number")
     dn.add_argument(
-        "occurrence", help="the occurrence label, e.g. 2026 (see `upcoming` or `explain`)"
+        "occurrence",
+        nargs="?",
+        help="the occurrence label, e.g. 2026 (see `upcoming` or `explain`)",
     )
-    dn.add_argument("--milestone", help="only this milestone id")
+    dn.add_argument(
+        "milestone", nargs="?", help="only this milestone id (default: the whole occurrence)"
+    )
+    dn.add_argument("--milestone", dest="milestone_opt", help=argparse.SUPPRESS)
+    dn.add_argument(
+        "--on",
+        type=_parse_date,
+        help="the day the work was finished (YYYY-MM-DD or DD/MM/YYYY; default today)",
+    )
+    dn.add_argument("--by", help="who reports it (default ops:<your user name>)")
+    dn.add_argument("--ref", default="", help='the document, e.g. "Báo cáo số 12/BC-SNV"')
     dn.add_argument("--note", default="", help="a note kept with the record")
+    dn.add_argument("--undo", action="store_true", help="withdraw the current record")
+    dn.add_argument("--list", action="store_true", help="print the history of the records")
+    dn.add_argument("--task", dest="list_task", help="with --list: only this task")
+    _now_arg(dn)
 
     sub.add_parser(
         "telegram-chats", help="list the chats that wrote to the bot or added it (for chat ids)"
@@ -160,6 +178,17 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
     return value
+
+
+def _parse_date(text: str) -> date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(
+        f"expected a date such as 2026-11-20 or 20/11/2026, got {text!r}"
+    )
 
 
 def _parse_now(text: str) -> datetime:

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reminder.cli import EX_CONFIG, EX_DATAERR, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, UsageError
+from reminder.cli import (
+    EX_CONFIG,
+    EX_DATAERR,
+    EX_OK,
+    EX_TEMPFAIL,
+    EX_UNAVAILABLE,
+    EX_USAGE,
+    UsageError,
+)
 from reminder.config import Settings, load
 from reminder.model import VN_TZ, Message, Task
 
@@ -31,12 +38,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load(args.config)
 
 
-def _task(settings: Settings, ref: str) -> Task:
+def _task(settings: Settings, ref: str, code: int = EX_USAGE) -> Task:
     try:
         return settings.catalog.task(ref)
     except KeyError:
         known = ", ".join(f"{t.number}/{t.id}" for t in settings.catalog.tasks)
-        raise UsageError(f"no task {ref!r} in {settings.source} (known: {known})") from None
+        raise UsageError(f"no task {ref!r} in {settings.source} (known: {known})", code) from None
 
 
 def _warnings(settings: Settings) -> None:
@@ -251,42 +258,102 @@ def history(args: argparse.Namespace) -> int:
 
 
 def done(args: argparse.Namespace) -> int:
-    """Record an occurrence (or a milestone of it) as done."""
+    """Record work as finished, withdraw a record (--undo), or list the history (--list)."""
+    from reminder.status import Refused, check_done
+
     settings = _settings(args)
-    task = _task(settings, args.task)
-    if args.milestone and args.milestone not in {m.id for m in task.milestones}:
-        known = ", ".join(m.id for m in task.milestones)
-        raise UsageError(f"task {task.number} has no milestone {args.milestone!r} (known: {known})")
-    _check_occurrence(task, args.occurrence, _now(args))
+    if args.list:
+        return _done_list(settings, args.list_task or args.task)
+    if not (args.task and args.occurrence):
+        raise UsageError("give TASK and OCCURRENCE (e.g. `reminder done 1 2026`), or --list")
+    if args.milestone and args.milestone_opt and args.milestone != args.milestone_opt:
+        raise UsageError(f"two milestones given: {args.milestone!r} and {args.milestone_opt!r}")
+    milestone = args.milestone or args.milestone_opt
+    task = _task(settings, args.task, EX_DATAERR)
+    now = _now(args)
+    today = now.astimezone(settings.catalog.calendar.timezone).date()
+    done_on = None if args.undo else (args.on or today)
+    try:
+        check_done(task, args.occurrence, milestone, done_on, today)
+    except Refused as exc:
+        raise UsageError(str(exc), EX_DATAERR) from None
+    what = f"task {task.number} ({task.id}) occurrence {args.occurrence}" + (
+        f" milestone {milestone}" if milestone else ""
+    )
     ledger = _ledger(settings)
     try:
-        new = ledger.record_done(task.id, args.occurrence, args.milestone, _now(args), args.note)
+        said = _record(ledger, task.id, args, milestone, done_on, args.by or _ops_user(), now)
     finally:
         ledger.close()
-    what = f"task {task.number} ({task.id}) occurrence {args.occurrence}" + (
-        f" milestone {args.milestone}" if args.milestone else ""
-    )
-    print(
-        f"{what}: {'recorded as done; no further reminders' if new else 'was already recorded as done'}"
-    )
+    print(f"{what}: {said}")
     return EX_OK
 
 
-def _check_occurrence(task: Task, label: str, now: datetime) -> None:
-    """UsageError (65) unless `label` is an occurrence of the task: a typo ("2O26") or a year
-    the task skips would be recorded, reported as stopping reminders, and stop none."""
-    from reminder.occurrences import occurrences
+def _record(
+    ledger: Ledger,
+    task_id: str,
+    args: argparse.Namespace,
+    milestone: str | None,
+    done_on: date | None,
+    by: str,
+    now: datetime,
+) -> str:
+    """Append the event; say what changed. Undo of nothing: exit 65, nothing written."""
+    from reminder.completions import NothingToUndo
+    from reminder.vnformat import ngay
 
-    year = re.search(r"\d{4}", label)
-    y = int(year.group()) if year else now.year
-    known = [o.label for o in occurrences(task, date(y, 1, 1), date(y, 12, 31))]
-    if label not in known:
-        near = ", ".join(known[-8:]) or "none"
-        raise UsageError(
-            f"task {task.number} has no occurrence {label!r} (around {y}: {near}; "
-            f"see `reminder explain {task.number}`)",
-            EX_DATAERR,
-        )
+    book = ledger.completions
+    if done_on is None:
+        try:
+            book.undo(task_id, args.occurrence, milestone, by=by, note=args.note, now=now)
+        except NothingToUndo:
+            what = f"{args.occurrence}" + (f" milestone {milestone}" if milestone else "")
+            raise UsageError(
+                f"task {args.task} occurrence {what} has no completion record to undo "
+                "(see `reminder done --list`)",
+                EX_DATAERR,
+            ) from None
+        return "record withdrawn; the reminders still ahead will be sent"
+    before = book.current(task_id).get((task_id, args.occurrence, milestone or ""))
+    event = book.record_done(
+        task_id, args.occurrence, milestone, done_on, by=by, ref=args.ref, note=args.note, now=now
+    )
+    if event is None:
+        return f"already recorded as done on {ngay(done_on)} (nothing written)"
+    verb = "corrected" if before is not None else "recorded"
+    return f"{verb} as done on {ngay(done_on)}; no further reminders"
+
+
+def _done_list(settings: Settings, task_ref: str | None) -> int:
+    """Every completion event, oldest first: the append-only history."""
+    from reminder.vnformat import ngay
+
+    task_id = _task(settings, task_ref, EX_DATAERR).id if task_ref else None
+    ledger = _ledger(settings)
+    try:
+        events = ledger.completions.events(task_id)
+    finally:
+        ledger.close()
+    tz = settings.catalog.calendar.timezone
+    numbers = {t.id: t.number for t in settings.catalog.tasks}
+    if not events:
+        print("no completion records")
+    for e in events:
+        at = e.recorded_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        work = f"{numbers.get(e.task_id, '?')}/{e.task_id} {e.occurrence} {e.milestone_id or '*'}"
+        on = f"on {ngay(e.done_on)}" if e.done_on else ""
+        extra = "  ".join(x for x in (on, f"by {e.by}" if e.by else "", e.ref, e.note) if x)
+        print(f"#{e.id}  {at}  {e.action:<4}  {work}  {extra}".rstrip())
+    return EX_OK
+
+
+def _ops_user() -> str:
+    import getpass
+
+    try:
+        return f"ops:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "ops"
 
 
 def telegram_chats(args: argparse.Namespace) -> int:

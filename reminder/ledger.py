@@ -40,7 +40,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
-from reminder.model import Reminder
+from reminder.completions import Completions
+from reminder.model import VN_TZ, Reminder
 
 __all__ = ["Delivery", "Ledger", "LedgerError", "Status", "open_ledger"]
 
@@ -101,20 +102,7 @@ class DeliveryRow(SQLModel, table=True):
     updated_at: datetime = Field(index=True)
 
 
-class CompletionRow(SQLModel, table=True):
-    """An occurrence (milestone_id '') or one milestone of it, reported finished."""
-
-    __tablename__ = "completion"
-
-    task_id: str = Field(primary_key=True)
-    occurrence: str = Field(primary_key=True)
-    milestone_id: str = Field(primary_key=True)  # '' = the whole occurrence
-    done_at: datetime
-    note: str = Field(default="", sa_column_kwargs={"server_default": ""})
-
-
 _D: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
-_C: sa.Table = CompletionRow.__table__  # type: ignore[attr-defined]
 
 
 # Built once: mark_sent runs for every message sent, and constructing the statement cost
@@ -248,6 +236,7 @@ class Ledger:
             self._insert = postgresql.insert
         self.engine: Engine = engine
         self._writer = engine.execution_options(**{_WRITE: True})
+        self.completions = Completions(engine, self._writer)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -289,27 +278,38 @@ class Ledger:
         the other, and a failed migration leaves the schema as it was.
         """
         from alembic import command
-        from alembic.script import ScriptDirectory
 
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
             cfg = self.alembic_config(conn)
             names = set(sa.inspect(conn).get_table_names())
-            ours = {_D.name, _C.name}
-            if "alembic_version" not in names and names & ours:
-                if not ours <= names:
-                    raise LedgerError(
-                        f"{self.url}: found {sorted(names & ours)} but not "
-                        f"{sorted(ours - names)} and no alembic_version; "
-                        "this database is in an unknown state, restore it or start afresh"
-                    )
-                base = ScriptDirectory.from_config(cfg).get_base()
-                if base is None:
-                    raise LedgerError(f"no baseline revision in {MIGRATIONS_DIR}")
-                log.warning("adopting a ledger without alembic_version: stamping %s", base)
-                command.stamp(cfg, base)
+            if "alembic_version" not in names and names & {
+                _D.name,
+                "completion",
+                "completion_event",
+            }:
+                self._adopt(cfg, names)
             command.upgrade(cfg, "head")
+
+    def _adopt(self, cfg: Any, names: set[str]) -> None:
+        """Stamp a database whose tables were made without alembic (SQLModel create_all):
+        at the baseline if it has the baseline's tables, at head if it has today's."""
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        for tables, revision in (
+            ({_D.name, "completion_event"}, "head"),
+            ({_D.name, "completion"}, ScriptDirectory.from_config(cfg).get_base()),
+        ):
+            if tables <= names and revision is not None:
+                log.warning("adopting a ledger without alembic_version: stamping %s", revision)
+                command.stamp(cfg, revision)
+                return
+        raise LedgerError(
+            f"{self.url}: found {sorted(names)} and no alembic_version; "
+            "this database is in an unknown state, restore it or start afresh"
+        )
 
     # -- claiming -------------------------------------------------------------------------
 
@@ -609,7 +609,7 @@ class Ledger:
             row = conn.execute(sa.select(_D).where(_D.c.key == key)).first()
         return None if row is None else _delivery(row._mapping)
 
-    # -- completions ----------------------------------------------------------------------
+    # -- completions (their own module: reminder.completions) --------------------------
 
     def record_done(
         self,
@@ -619,29 +619,17 @@ class Ledger:
         now: datetime,
         note: str = "",
     ) -> bool:
-        """Record that an occurrence (milestone_id None) or one milestone is finished.
-        False if it was already recorded (the first record is kept)."""
-        now = _utc(now)
-        stmt = (
-            self._insert(_C)
-            .values(
-                task_id=task_id,
-                occurrence=occurrence,
-                milestone_id=milestone_id or "",
-                done_at=now,
-                note=_clip(note, NOTE_MAX_CHARS),
-            )
-            .on_conflict_do_nothing(index_elements=["task_id", "occurrence", "milestone_id"])
-            .returning(_C.c.task_id)
-        )
-        with self._write() as conn:
-            return conn.execute(stmt).first() is not None
+        """Shorthand: record the work as finished today (`now`'s date in Vietnam), unless it
+        is already recorded as done. True if a record was written."""
+        key = (task_id, occurrence, milestone_id or "")
+        if key in self.completions.current(task_id):
+            return False
+        done_on = now.astimezone(VN_TZ).date()
+        return self.completions.record_done(*key, done_on, note=note, now=now) is not None
 
     def done(self) -> frozenset[tuple[str, str, str | None]]:
-        """Every completion as (task_id, occurrence, milestone_id or None)."""
-        with self._read() as conn:
-            rows = conn.execute(sa.select(_C.c.task_id, _C.c.occurrence, _C.c.milestone_id))
-            return frozenset((t, o, m or None) for t, o, m in rows)
+        """Every current completion as (task_id, occurrence, milestone_id or None)."""
+        return self.completions.done()
 
 
 def _as_utc(value: datetime | None, plus: timedelta = timedelta(0)) -> datetime | None:

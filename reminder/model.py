@@ -188,6 +188,27 @@ class Deadline:
 
 
 @dataclass(frozen=True, slots=True)
+class Completion:
+    """The current record that an occurrence (milestone_id '') or one milestone is finished.
+
+    `done_on` is the business date the work was finished (it may be earlier than
+    `recorded_at`, the instant it was recorded, aware UTC). `by` says who recorded it
+    ("ops:name", "telegram:<user id>", "email:<address>"), `ref` the document that reports
+    it ("Báo cáo số 12/BC-SNV ngày 10/12/2026"). Built from the ledger's append-only
+    completion events: the latest event of a (task, occurrence, milestone) decides.
+    """
+
+    task_id: str
+    occurrence: str
+    milestone_id: str  # '' = the whole occurrence
+    done_on: date
+    recorded_at: datetime
+    by: str = ""
+    ref: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """One message to one address about one deadline at one rung of the ladder.
 

@@ -1,0 +1,287 @@
+"""Status of the work, computed, never stored. PURE: no clock, no database, no files.
+
+Input: the catalog, the deadlines of the period (after the day-off rule), the current
+completion records and `now`. Output: one `Item` per milestone of every occurrence, in one
+of five classes, the way Vietnamese task monitoring counts them:
+
+- *hoàn thành đúng hạn* (DONE_ON_TIME): finished on or before its deadline;
+- *hoàn thành quá hạn* (DONE_LATE): finished after it; `days` = calendar days late;
+- *quá hạn chưa hoàn thành* (OVERDUE): the deadline has passed (today is after it) and it is
+  not finished; `days` = calendar days overdue;
+- *đang thực hiện* (IN_PROGRESS): not finished, deadline today or later;
+- *chờ sự kiện* (WAITING): a triggered task whose trigger has not happened (no deadline).
+
+The deadline is the moved one (a deadline on Tết moves to the next working day, and work
+finished on that day is on time). Days late count calendar days, as the Civil Code counts
+time limits: done the day after the deadline is 1 day late, whatever the weekday.
+
+A milestone is finished when it has its own completion record or its occurrence has one
+(`reminder done TASK OCC` without a milestone); its own record wins when both exist.
+
+Successor agencies: work the appendix gives to "Sở Kế hoạch và Đầu tư" is counted for its
+successor (Sở Tài chính) and labelled as the letters label it:
+"Sở Kế hoạch và Đầu tư (nay là Sở Tài chính)".
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from reminder.model import Catalog, Completion, Deadline, Frequency, Milestone, Task
+from reminder.occurrences import deadlines as task_deadlines
+from reminder.occurrences import occurrences
+from reminder.recipients import successor
+from reminder.workdays import WorkCalendar
+
+Work = tuple[str, str, str]  # (task_id, occurrence, milestone_id or '')
+
+
+class State(enum.StrEnum):
+    """The five classes. The values are the stable names used in JSON and CSV."""
+
+    DONE_ON_TIME = "done_on_time"
+    DONE_LATE = "done_late"
+    OVERDUE = "overdue"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+
+    @property
+    def label(self) -> str:
+        """The class as the office names it."""
+        return LABELS[self]
+
+
+LABELS: dict[State, str] = {
+    State.DONE_ON_TIME: "Hoàn thành đúng hạn",
+    State.DONE_LATE: "Hoàn thành quá hạn",
+    State.OVERDUE: "Quá hạn chưa hoàn thành",
+    State.IN_PROGRESS: "Đang thực hiện",
+    State.WAITING: "Chờ sự kiện",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One milestone of one occurrence, classified."""
+
+    task_id: str
+    task_number: int
+    task_title: str
+    occurrence: str  # '' while WAITING
+    milestone_id: str
+    milestone_name: str
+    agency: str  # the lead agency as the appendix names it
+    counted_for: str  # the agency whose row counts it (the successor, if any)
+    agency_label: str  # "Sở Kế hoạch và Đầu tư (nay là Sở Tài chính)"
+    state: State
+    deadline: date | None  # after the day-off rule; None while WAITING
+    nominal: date | None = None  # the date the rule gives, before moving
+    moved: tuple[str, ...] = ()  # why the deadline moved
+    days: int = 0  # days late (DONE_LATE) or overdue (OVERDUE), else 0
+    completion: Completion | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    """One agency's line of the matrix: counts per class and the on-time rate."""
+
+    agency: str
+    name: str
+    counts: dict[State, int] = field(default_factory=lambda: dict.fromkeys(State, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def due(self) -> int:
+        """Items that count for the rate: finished, or past their deadline."""
+        c = self.counts
+        return c[State.DONE_ON_TIME] + c[State.DONE_LATE] + c[State.OVERDUE]
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Finished on time / (finished + overdue); None when nothing is due yet."""
+        return self.counts[State.DONE_ON_TIME] / self.due if self.due else None
+
+
+class Refused(ValueError):
+    """A completion that cannot be recorded (unknown work, a date in the future, …)."""
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def period_deadlines(
+    catalog: Catalog, first: date, last: date, cal: WorkCalendar
+) -> list[Deadline]:
+    """The (moved) deadlines of every enabled task that fall in [first, last]."""
+    rule = catalog.calendar.day_off_rule
+    return [
+        d
+        for task in catalog.tasks
+        if task.enabled
+        for d in task_deadlines(task, cal, first, last, rule)
+    ]
+
+
+def classify(
+    catalog: Catalog,
+    deadlines: Iterable[Deadline],
+    completions: Mapping[Work, Completion],
+    now: datetime,
+) -> list[Item]:
+    """Every deadline classified at `now`, then one WAITING item per milestone of each
+    triggered task still waiting for its trigger. Sorted by (deadline, task number)."""
+    today = now.astimezone(catalog.calendar.timezone).date()
+    tasks = {t.id: t for t in catalog.tasks}
+    items = [
+        _classify(catalog, tasks[d.task_id], d, _completion(d, completions), today)
+        for d in deadlines
+        if d.task_id in tasks
+    ]
+    items.sort(key=lambda i: (i.deadline or date.max, i.task_number, i.occurrence))
+    items.extend(_waiting(catalog))
+    return items
+
+
+def matrix(catalog: Catalog, items: Iterable[Item]) -> list[Row]:
+    """One row per lead agency (successors merged), in the order of first appearance
+    in the catalog's agency directory."""
+    rows: dict[str, Row] = {}
+    for item in items:
+        row = rows.get(item.counted_for)
+        if row is None:
+            agency = catalog.agencies[item.counted_for]
+            row = rows[item.counted_for] = Row(agency.id, agency.name)
+        row.counts[item.state] += 1
+    order = {a: i for i, a in enumerate(catalog.agencies)}
+    return sorted(rows.values(), key=lambda r: order.get(r.agency, len(order)))
+
+
+def totals(rows: Iterable[Row]) -> Row:
+    """The sum of the rows (the matrix's last line)."""
+    out = Row("", "Tổng cộng")
+    for row in rows:
+        for state, n in row.counts.items():
+            out.counts[state] += n
+    return out
+
+
+def agency_label(catalog: Catalog, agency_id: str) -> str:
+    """The agency as named, with its successor as the letters write it."""
+    chain = successor(agency_id, catalog.agencies)
+    named = catalog.agencies[agency_id].name
+    if len(chain) == 1:
+        return named
+    return f"{named} (nay là {catalog.agencies[chain[-1]].name})"
+
+
+def counts_for(catalog: Catalog, agency_id: str) -> str:
+    """The agency whose row counts `agency_id`'s work: its final successor."""
+    return successor(agency_id, catalog.agencies)[-1]
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _completion(d: Deadline, completions: Mapping[Work, Completion]) -> Completion | None:
+    own = completions.get((d.task_id, d.occurrence, d.milestone_id))
+    return own if own is not None else completions.get((d.task_id, d.occurrence, ""))
+
+
+def _classify(
+    catalog: Catalog, task: Task, d: Deadline, done: Completion | None, today: date
+) -> Item:
+    if done is not None:
+        late = (done.done_on - d.due).days
+        state, days = (State.DONE_LATE, late) if late > 0 else (State.DONE_ON_TIME, 0)
+    elif today > d.due:
+        state, days = State.OVERDUE, (today - d.due).days
+    else:
+        state, days = State.IN_PROGRESS, 0
+    return Item(
+        task_id=task.id,
+        task_number=task.number,
+        task_title=task.title,
+        occurrence=d.occurrence,
+        milestone_id=d.milestone_id,
+        milestone_name=_milestone(task, d.milestone_id).name,
+        agency=task.lead,
+        counted_for=counts_for(catalog, task.lead),
+        agency_label=agency_label(catalog, task.lead),
+        state=state,
+        deadline=d.due,
+        nominal=d.nominal,
+        moved=d.reasons,
+        days=days,
+        completion=done,
+    )
+
+
+def _waiting(catalog: Catalog) -> Iterator[Item]:
+    for task in catalog.tasks:
+        if not task.enabled or task.timing.frequency is not Frequency.TRIGGERED:
+            continue
+        if task.trigger_date is not None:
+            continue
+        for ms in task.milestones:
+            if ms.dates:  # explicit dates are deadlines of their own, not waiting
+                continue
+            yield Item(
+                task_id=task.id,
+                task_number=task.number,
+                task_title=task.title,
+                occurrence="",
+                milestone_id=ms.id,
+                milestone_name=ms.name,
+                agency=task.lead,
+                counted_for=counts_for(catalog, task.lead),
+                agency_label=agency_label(catalog, task.lead),
+                state=State.WAITING,
+                deadline=None,
+            )
+
+
+def _milestone(task: Task, milestone_id: str) -> Milestone:
+    for ms in task.milestones:
+        if ms.id == milestone_id:
+            return ms
+    raise KeyError(f"task {task.id} has no milestone {milestone_id!r}")
+
+
+# -- what may be recorded ------------------------------------------------------------------
+
+
+def check_done(
+    task: Task, occurrence: str, milestone_id: str | None, done_on: date | None, today: date
+) -> None:
+    """Refused (one line) unless the work exists and `done_on` is possible at `today`:
+    the milestone is the task's, the occurrence is one of its occurrences, and the date is
+    neither in the future nor before the occurrence begins."""
+    if milestone_id and milestone_id not in {m.id for m in task.milestones}:
+        known = ", ".join(m.id for m in task.milestones)
+        raise Refused(f"task {task.number} has no milestone {milestone_id!r} (known: {known})")
+    found = re.search(r"\d{4}", occurrence)
+    year = int(found.group()) if found else today.year
+    known_occ = {o.label: o for o in occurrences(task, date(year, 1, 1), date(year, 12, 31))}
+    occ = known_occ.get(occurrence)
+    if occ is None:
+        near = ", ".join(sorted(known_occ)[-8:]) or "none"
+        raise Refused(
+            f"task {task.number} has no occurrence {occurrence!r} (around {year}: {near}; "
+            f"see `reminder explain {task.number}`)"
+        )
+    if done_on is None:
+        return
+    if done_on > today:
+        raise Refused(f"{done_on.isoformat()} is in the future (today is {today.isoformat()})")
+    if done_on < occ.start:
+        raise Refused(
+            f"{done_on.isoformat()} is before occurrence {occurrence} of task {task.number} "
+            f"begins ({occ.start.isoformat()})"
+        )
