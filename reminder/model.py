@@ -278,6 +278,7 @@ class OutboxSettings:
 
     directory: Path
     email_sender: str = "Nhắc hạn <nhachan@localhost>"  # From: of the .eml files written
+    email_reply_to: str | None = None  # Reply-To: of the .eml files, as SMTP would send it
 
 
 @dataclass(frozen=True, slots=True)

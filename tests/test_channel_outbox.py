@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fakes.smtp_server import FakeSMTPServer
 
 from reminder.channels import outbox as outbox_module
 from reminder.channels.base import ChannelError
@@ -219,3 +220,44 @@ def test_safe_address() -> None:
     assert safe_address("telegram", "@kenh_nhac_han") == "@kenh_nhac_han"
     assert safe_address("email", "../../etc/passwd") == "etc_passwd"
     assert "/" not in safe_address("telegram", "a/b")
+
+
+async def test_outbox_eml_is_what_smtp_sends(tmp_path: Path, smtp_server: FakeSMTPServer) -> None:
+    """The same config's outbox .eml and SMTP message have the same headers (Reply-To too) and body."""
+    from helpers import write_config
+
+    from reminder.channels.email import EmailChannel
+    from reminder.config import load
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    outbox_settings = load(write_config(tmp_path / "a"))
+    smtp_settings = load(write_config(tmp_path / "b", smtp=("127.0.0.1", smtp_server.port)))
+    assert outbox_settings.email_transport == "outbox" and smtp_settings.smtp is not None
+    message = email_message()
+
+    outbox = OutboxChannel("email", outbox_settings.outbox, clock=ticking_clock())
+    await outbox.open()
+    await outbox.send(message)
+    [eml] = outbox_settings.outbox.directory.iterdir()
+    written = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+
+    channel = EmailChannel(smtp_settings.smtp)
+    await channel.open()
+    try:
+        await channel.send(message)
+    finally:
+        await channel.close()
+    [received] = smtp_server.messages
+    sent = email.message_from_bytes(received.raw, policy=email.policy.default)
+
+    assert written["Reply-To"] == "vanthu@tinh.example"
+
+    def headers(msg: email.message.EmailMessage) -> list[tuple[str, str]]:
+        # Date is the instant of writing vs of sending; the MIME boundary is random.
+        unstable = re.compile(r'boundary="[^"]*"')
+        return [(k, unstable.sub("", str(v))) for k, v in msg.items() if k != "Date"]
+
+    assert headers(written) == headers(sent)
+    assert written.get_body(("plain",)).get_content() == sent.get_body(("plain",)).get_content()
+    assert written.get_body(("html",)).get_content() == sent.get_body(("html",)).get_content()

@@ -99,7 +99,8 @@ class OutboxChannel:
 
     def _render(self, message: Message, now: datetime) -> tuple[bytes, str]:
         if self.name == "email":
-            msg = build_email(message, self._settings.email_sender, None, now=now)
+            s = self._settings
+            msg = build_email(message, s.email_sender, s.email_reply_to, now=now)
             return flatten(msg), "eml"
         payload = {
             "chat_id": message.address,

@@ -175,14 +175,16 @@ def _build(
         source=file,
     )
     d = cfg.delivery
-    sender = (
-        smtp.sender if smtp else (cfg.channels.email.smtp.from_ if cfg.channels.email.smtp else "")
-    )
+    table = cfg.channels.email.smtp  # the outbox writes what this SMTP table would send
+    sender = smtp.sender if smtp else (table.from_ if table else "")
+    reply_to = table.reply_to if table else None
     return Settings(
         source=file,
         catalog=catalog,
         database_url=_db_url(cfg.database.url, base),
-        outbox=OutboxSettings(base / cfg.outbox.dir, sender or "Nhắc hạn <nhachan@localhost>"),
+        outbox=OutboxSettings(
+            base / cfg.outbox.dir, sender or "Nhắc hạn <nhachan@localhost>", reply_to
+        ),
         email_transport=cfg.channels.email.transport,
         telegram_transport=cfg.channels.telegram.transport,
         smtp=smtp,
