@@ -294,11 +294,11 @@ class Renderer:
     def check(self) -> list[str]:
         """Compile every template and render sample digests; one line per problem, [] if fine."""
         if not self.template_dir.is_dir():
-            return [f"{self._display(None)}:0: template folder not found"]
+            return [f"{self._display(None)}: template folder not found"]
         problems: list[str] = []
         for name in REQUIRED_TEMPLATES:
             if not (self.template_dir / name).is_file():
-                problems.append(f"{self._display(name)}:0: template missing")
+                problems.append(f"{self._display(name)}: template missing")
         for name in self.env.list_templates():
             if not name.endswith(TEMPLATE_SUFFIXES):
                 continue
@@ -482,7 +482,7 @@ class Renderer:
         try:
             context = self._context(batch, today=today, late=late)
         except ValueError as exc:
-            return [f"{self._display(None)}:0: sample for task {batch[0].task_id}: {exc}"]
+            return [f"{self._display(None)}: sample for task {batch[0].task_id}: {exc}"]
         problems = []
         channel = batch[0].channel
         for name in (SUBJECT_TEMPLATE, *CHANNEL_TEMPLATES[channel]):
@@ -583,7 +583,7 @@ class Renderer:
                 )
             if name.endswith(".txt") and "&lt;x-probe" in output:
                 problems.append(
-                    f"{self._display(name)}:0: config text is escaped as HTML in plain text"
+                    f"{self._display(name)}: config text is escaped as HTML in plain text"
                 )
         return problems
 

@@ -267,7 +267,7 @@ def recurrence_problems(rec: Recurrence) -> tuple[str, ...]:
         found.append(f"interval must be at least 1, not {rec.interval}")
     if rec.interval > 1 and rec.frequency is not Frequency.YEARLY:
         found.append(f"an interval of {rec.interval} only makes sense for yearly tasks")
-    if rec.interval > 1 and rec.anchor_year is None and rec.start_year is None:
+    elif rec.interval > 1 and rec.anchor_year is None and rec.start_year is None:
         found.append(f"every {rec.interval} years needs an anchor year saying which years")
     if rec.frequency is Frequency.ONCE and not rec.period:
         found.append("a one-off task needs a period such as 2026, 2026-Q1 or 2026-06")

@@ -548,10 +548,10 @@ def test_missing_template_and_folder_are_reported(tmp_path: Path) -> None:
     folder = template_copy(tmp_path)
     (folder / "telegram.html").unlink()
     assert Renderer(make_catalog(), folder).check() == [
-        f"{folder / 'telegram.html'}:0: template missing"
+        f"{folder / 'telegram.html'}: template missing"
     ]
     nowhere = Renderer(make_catalog(), tmp_path / "nowhere").check()
-    assert nowhere == [f"{tmp_path / 'nowhere'}:0: template folder not found"]
+    assert nowhere == [f"{tmp_path / 'nowhere'}: template folder not found"]
 
 
 def test_telegram_template_with_unsupported_tag_is_refused(tmp_path: Path) -> None:

@@ -159,6 +159,8 @@ def _build(
     base = file.resolve().parent
     smtp = _smtp(cfg, base, out)
     telegram = _telegram(cfg, base, out)
+    if cfg.templates.dir and not (base / cfg.templates.dir).is_dir():
+        out.error(("templates", "dir"), f"no such folder: {base / cfg.templates.dir}")
     if out.errors:
         return None
     catalog = Catalog(
