@@ -6,7 +6,7 @@
 One `Dispatcher.cycle` on the email throughput config (N due reminders, default 5,000) to the
 sink process, with each stage's wall time summed: planning, claiming, rendering, building
 the MIME message, the SMTP transaction (flattening + 4 round trips), and the sent marks
-(committed by the SentRecorder in a worker thread, so they overlap the sends). pyinstrument
+(committed in groups by the sent-mark Recorder in a worker thread, so they overlap the sends). pyinstrument
 sees the event loop's thread only; the ledger thread shows as time the loop waits.
 """
 
@@ -53,6 +53,7 @@ def instrument() -> None:
     import reminder.channels.email as email_channel
     import reminder.dispatch as dispatch
     import reminder.ledger as ledger
+    import reminder.recorder as recorder
     import reminder.render as render
 
     stages: list[tuple[Any, str, str]] = [
@@ -61,8 +62,9 @@ def instrument() -> None:
         (render.Renderer, "render", "render (Jinja2)"),
         (email_channel, "build_email", "build_email (MIME)"),
         (email_channel.EmailChannel, "_transmit", "SMTP transaction"),
-        (ledger.Ledger, "mark_sent", "mark sent (ledger thread)"),
-        (dispatch.SentRecorder, "add", "SentRecorder.add"),
+        (ledger.Ledger, "record_sent", "mark sent (ledger thread, one commit per group)"),
+        (recorder.Recorder, "sent", "Recorder.sent"),
+        (recorder.Recorder, "admit", "Recorder.admit"),
     ]
     for owner, name, label in stages:
         setattr(owner, name, _timed(label, getattr(owner, name)))

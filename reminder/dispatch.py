@@ -7,9 +7,10 @@ does once:
 2. claim them in the ledger (atomic: a key is sent by one process only; failed sends whose
    retry time has come and sends orphaned by a crash are claimed again);
 3. group the claimed ones by (agency, channel, address): one message each (a digest);
-4. render and send; mark each message sent as soon as its channel accepts it, so a crash
-   can duplicate only the sends in flight; a permanent failure gives up, a transient one
-   is retried with exponential backoff up to the configured number of attempts.
+4. render and send; the recorder (reminder/recorder.py) marks each message sent in groups
+   of at most 32 keys / 50 ms, so a crash can duplicate only the sends in flight plus one
+   group, and holds every send back while the ledger refuses writes; a permanent failure
+   gives up, a transient one is retried with exponential backoff.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from reminder.config import Settings
 from reminder.ledger import Ledger
 from reminder.model import Message, Reminder
 from reminder.planner import plan
+from reminder.recorder import Recorder
 from reminder.render import Renderer
 from reminder.workdays import WorkCalendar
 
@@ -211,18 +213,22 @@ class Dispatcher:
         self, reminders: Sequence[Reminder], now: datetime, late_keys: set[str], outcome: Outcome
     ) -> None:
         """Render one message per (agency, channel, address) and send them, channel by channel."""
-        run = _Run(now, late_keys, outcome, SentRecorder(self.ledger))
-        by_channel: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
-        for batch in _digests(reminders):
-            message = await self._render(batch, run)
-            if message is not None:
-                by_channel[message.channel].append((message, batch))
+        run = _Run(now, late_keys, outcome, Recorder(self.ledger))
         try:
+            by_channel: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
+            for batch in _digests(reminders):
+                message = await self._render(batch, run)
+                if message is not None:
+                    by_channel[message.channel].append((message, batch))
             await asyncio.gather(
                 *(self._send_channel(ch, items, run) for ch, items in by_channel.items())
             )
         finally:
-            await run.recorder.close()
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # stopping: record what went out
+                await run.recorder.abandon()
+            else:
+                await run.recorder.close()
 
     async def _render(self, batch: list[Reminder], run: _Run) -> Message | None:
         from reminder.render import TemplateError
@@ -284,12 +290,14 @@ class Dispatcher:
     async def _send_one(
         self, channel: Channel, message: Message, batch: list[Reminder], run: _Run
     ) -> None:
+        await run.recorder.admit()  # the ledger records what goes out, or nothing goes out
         try:
             receipt = await channel.send(message)
         except ChannelError as exc:
             await self._failed(batch, exc, run)
             return
-        await run.recorder.add([r.key for r in batch], run.now, receipt.note)
+        notice = any(r.key in run.late_keys for r in batch)  # as the message was rendered
+        await run.recorder.sent([r.key for r in batch], run.now, receipt.note, notice)
         run.outcome.messages += 1
         run.outcome.sent += len(batch)
         for r in batch:
@@ -320,12 +328,14 @@ class Dispatcher:
             attempts = row.attempts if row else 1
             if exc.permanent or attempts >= self.settings.retry.max_attempts:
                 why = "permanent" if exc.permanent else f"after {attempts} attempts"
-                await asyncio.to_thread(self.ledger.mark_gave_up, r.key, run.now, str(exc))
+                await run.recorder.write(self.ledger.mark_gave_up, r.key, run.now, str(exc))
                 log.error("gave up (%s): key=%s agency=%s: %s", why, r.key, r.agency, exc)
                 run.outcome.gave_up += 1
             else:
                 retry_at = run.now + self.backoff(attempts, exc.retry_after)
-                await asyncio.to_thread(self.ledger.mark_failed, r.key, run.now, str(exc), retry_at)
+                await run.recorder.write(
+                    self.ledger.mark_failed, r.key, run.now, str(exc), retry_at
+                )
                 log.warning(
                     "failed, retry at %s: key=%s agency=%s: %s",
                     retry_at.isoformat(),
@@ -352,7 +362,7 @@ class _Run:
     now: datetime
     late_keys: set[str]
     outcome: Outcome
-    recorder: SentRecorder
+    recorder: Recorder
 
 
 def _digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
@@ -361,50 +371,6 @@ def _digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
     for r in reminders:
         groups[(r.agency, r.channel, r.address)].append(r)
     return list(groups.values())
-
-
-class SentRecorder:
-    """Marks sent keys in the ledger as they come, committing in groups in the background.
-
-    While the next message is on the wire, the previous ones are being committed, so the
-    ledger costs little throughput; at most the keys of one commit are "sent but not yet
-    marked" if the process dies, and those are the sends in flight.
-    """
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.pending: list[tuple[list[str], datetime, str]] = []
-        self.wake = asyncio.Event()
-        self.closing = False
-        self.task = asyncio.create_task(self._run())
-
-    async def add(self, keys: list[str], now: datetime, note: str) -> None:
-        self.pending.append((keys, now, note))
-        self.wake.set()
-        await asyncio.sleep(0)  # let the writer start while the next send goes out
-
-    async def _run(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while self.pending:
-                batch, self.pending = self.pending, []
-                await asyncio.to_thread(self._write, batch)
-            if self.closing:
-                return
-
-    def _write(self, batch: list[tuple[list[str], datetime, str]]) -> None:
-        by_note: dict[tuple[datetime, str], list[str]] = defaultdict(list)
-        for keys, now, note in batch:
-            by_note[(now, note)].extend(keys)
-        for (now, note), keys in by_note.items():
-            self.ledger.mark_sent(keys, now, note)
-
-    async def close(self) -> None:
-        """Flush everything still pending."""
-        self.closing = True
-        self.wake.set()
-        await self.task
 
 
 def _domain(settings: Settings) -> str:

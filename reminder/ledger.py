@@ -28,7 +28,9 @@ coming out is aware, in UTC. Alembic is imported only by `Ledger.migrate`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -43,13 +45,22 @@ from sqlmodel import Field, SQLModel
 from reminder.completions import Completions
 from reminder.model import VN_TZ, Reminder
 
-__all__ = ["Delivery", "Ledger", "LedgerError", "Status", "open_ledger"]
+__all__ = [
+    "Delivery",
+    "Ledger",
+    "LedgerError",
+    "LedgerUnwritable",
+    "SentMark",
+    "Status",
+    "open_ledger",
+]
 
 log = logging.getLogger("reminder.ledger")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 ERROR_MAX_CHARS = 500  # last_error is truncated to this many characters
 NOTE_MAX_CHARS = 2000
+SENT_AFTER_ERROR = "sent at attempt "  # last_error of a row sent after a failed attempt
 CHUNK = 500  # keys per IN (…) clause / per conditional UPDATE
 BUSY_TIMEOUT_MS = 15_000
 _PG_LOCK = 0x52454D44  # pg_advisory_xact_lock key for migrate() ("REMD")
@@ -68,6 +79,16 @@ class Status(StrEnum):
 
 class LedgerError(Exception):
     """A ledger problem a user can act on (unsupported URL, database in an unknown state)."""
+
+
+class LedgerUnwritable(LedgerError):
+    """The database refused a write (disk or database full, locked past the busy timeout,
+    server gone). Nothing of that transaction was written; the same call may succeed later.
+    `reason` is the database's own words, without the URL's password."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.reason = reason
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,7 +127,8 @@ _D: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
 
 
 # Built once: mark_sent runs for every message sent, and constructing the statement cost
-# as much as executing it. An empty note keeps the row's note.
+# as much as executing it. An empty note keeps the row's note; a `late` of None keeps the
+# flag; an error left by an earlier attempt stays, saying that a later attempt went through.
 _MARK_SENT = (
     sa.update(_D)
     .where(_D.c.key.in_(sa.bindparam("keys", expanding=True)), _D.c.status != str(Status.SENT))
@@ -119,8 +141,32 @@ _MARK_SENT = (
             (sa.bindparam("note", type_=_D.c.note.type) == "", _D.c.note),
             else_=sa.bindparam("note", type_=_D.c.note.type),
         ),
+        late=sa.func.coalesce(sa.bindparam("late", type_=sa.Boolean()), _D.c.late),
+        last_error=sa.case(
+            (_D.c.last_error.is_(None), None),
+            (_D.c.last_error.like(f"{SENT_AFTER_ERROR}%"), _D.c.last_error),
+            else_=sa.func.substr(
+                sa.literal(SENT_AFTER_ERROR)
+                + sa.cast(_D.c.attempts, sa.String())
+                + "; earlier: "
+                + _D.c.last_error,
+                1,
+                ERROR_MAX_CHARS,
+            ),
+        ),
     )
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SentMark:
+    """Keys one message carried, accepted by its channel at `now`. `late` is whether the
+    message carried the late notice (None: keep the flag set at the claim)."""
+
+    keys: tuple[str, ...]
+    now: datetime
+    note: str = ""
+    late: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +283,9 @@ class Ledger:
         self.engine: Engine = engine
         self._writer = engine.execution_options(**{_WRITE: True})
         self.completions = Completions(engine, self._writer)
+        self.where = sa.engine.make_url(url).render_as_string(hide_password=True)
+        self._refusing: str | None = None  # the reason, while the database refuses writes
+        self._refusing_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -250,9 +299,45 @@ class Ledger:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _write(self) -> Any:
-        """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
-        return self._writer.begin()
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on exit.
+
+        A database that refuses the write (full, locked past the busy timeout, gone) raises
+        LedgerUnwritable. The first refusal is logged at ERROR with the reason, and the next
+        successful write says that writes are accepted again: each change is said once.
+        """
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise self._refused(exc) from None
+        if self._refusing is not None:
+            self._accepted()
+
+    def _refused(self, exc: sa.exc.OperationalError) -> LedgerUnwritable:
+        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        with self._refusing_lock:
+            first, self._refusing = self._refusing is None, reason
+        if first:
+            log.error(
+                "the ledger %s refuses writes (%s): no message is sent until it accepts them "
+                "again; trying again every few seconds",
+                self.where,
+                reason,
+            )
+        return LedgerUnwritable(self.where, reason)
+
+    def _accepted(self) -> None:
+        with self._refusing_lock:
+            reason, self._refusing = self._refusing, None
+        if reason is not None:
+            log.warning("the ledger %s accepts writes again (it refused: %s)", self.where, reason)
+
+    @property
+    def refusing(self) -> str | None:
+        """Why the database refused the last write, while it does; else None."""
+        return self._refusing
 
     def _read(self) -> Any:
         return self.engine.connect()
@@ -448,26 +533,34 @@ class Ledger:
 
     # -- outcomes -------------------------------------------------------------------------
 
-    def mark_sent(self, keys: Sequence[str], now: datetime, note: str = "") -> None:
+    def mark_sent(
+        self, keys: Sequence[str], now: datetime, note: str = "", *, late: bool | None = None
+    ) -> None:
         """Record that these keys were delivered. A key already SENT keeps its first sent_at.
 
         A late success wins over a FAILED/GAVE_UP written meanwhile by another process: the
-        message did go out. Unknown keys are logged and ignored.
+        message did go out. Unknown keys are logged and ignored. `late` (when given) records
+        whether the message carried the late notice; an error of an earlier attempt stays in
+        last_error, prefixed "sent at attempt N; earlier: ".
         """
-        now = _utc(now)
-        keys = list(dict.fromkeys(keys))
-        if not keys:
+        self.record_sent([SentMark(tuple(keys), now, note, late)])
+
+    def record_sent(self, marks: Sequence[SentMark]) -> None:
+        """mark_sent for several messages in ONE transaction (the sent-mark recorder's group)."""
+        todo = [(m, list(dict.fromkeys(m.keys)), _utc(m.now)) for m in marks if m.keys]
+        if not todo:
             return
-        params = {"now": now, "note": _clip(note, NOTE_MAX_CHARS)}
         with self._write() as conn:
-            changed = 0
-            for chunk in _chunks(keys):
-                changed += conn.execute(_MARK_SENT, {**params, "keys": list(chunk)}).rowcount
-            if changed != len(keys):
-                known = self._statuses(conn, keys)
-                for key in keys:
-                    if key not in known:
-                        log.warning("mark_sent: no ledger row for %s (ignored)", key)
+            for mark, keys, now in todo:
+                params = {"now": now, "note": _clip(mark.note, NOTE_MAX_CHARS), "late": mark.late}
+                changed = 0
+                for chunk in _chunks(keys):
+                    changed += conn.execute(_MARK_SENT, {**params, "keys": list(chunk)}).rowcount
+                if changed != len(keys):
+                    known = self._statuses(conn, keys)
+                    for key in keys:
+                        if key not in known:
+                            log.warning("mark_sent: no ledger row for %s (ignored)", key)
 
     def mark_failed(self, key: str, now: datetime, error: str, next_attempt_at: datetime) -> None:
         """Record a failed attempt; the key may be claimed again from `next_attempt_at` on.

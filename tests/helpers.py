@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
 
@@ -83,3 +84,25 @@ def write_config(
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class FullDisk:
+    """Makes a Ledger's SQLite database full while `on`: at each write transaction the
+    connection's `PRAGMA max_page_count` is set to the pages it has (SQLite then answers
+    "database or disk is full" to any write needing a new page), and lifted again when off.
+    Writes that fit in existing pages still succeed, as on a real full disk."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.on = False
+        self.refused = 0  # write transactions begun while full
+        event.listen(engine, "begin", self._begin)
+
+    def _begin(self, conn: Any) -> None:
+        if self.on:
+            self.refused += 1
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+            conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+        else:
+            conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")

@@ -25,7 +25,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from reminder.ledger import CHUNK, ERROR_MAX_CHARS, Ledger, LedgerError, Status
+from reminder.ledger import (
+    CHUNK,
+    ERROR_MAX_CHARS,
+    Ledger,
+    LedgerError,
+    LedgerUnwritable,
+    SentMark,
+    Status,
+)
 from reminder.model import VN_TZ, LeadUnit, Reminder, Role
 
 REPO = Path(__file__).resolve().parents[1]
@@ -277,6 +285,69 @@ def test_mark_sent_batch_and_late_success_wins(
             "Message-ID <x@y>",
         )
         assert d.next_attempt_at is None
+
+
+def test_record_sent_commits_several_messages_in_one_transaction(ledger: Ledger) -> None:
+    """record_sent writes every message of a group (own note each) in ONE commit."""
+    rs = [rem(i) for i in range(5)]
+    ledger.claim(rs, T0)
+    commits: list[int] = []
+    sa.event.listen(ledger.engine, "commit", lambda _conn: commits.append(1))
+    marks = [SentMark((r.key,), T0, f"250 ok {i}") for i, r in enumerate(rs)]
+    ledger.record_sent(marks)
+    assert len(commits) == 1
+    assert [ledger.get(r.key).note for r in rs] == [f"250 ok {i}" for i in range(5)]  # type: ignore[union-attr]
+
+
+def test_sent_after_a_failed_attempt_says_so_in_last_error(ledger: Ledger) -> None:
+    """A row sent at a later attempt keeps the earlier error, prefixed "sent at attempt N";
+    a row sent at the first attempt has no last_error."""
+    a, b = rem("a"), rem("b")
+    ledger.claim([a, b], T0)
+    ledger.mark_failed(a.key, T0, "451 4.3.0 try later", T0 + timedelta(minutes=1))
+    assert ledger.claim([a], T0 + timedelta(minutes=1)) == [a]
+    ledger.mark_sent([a.key, b.key], T0 + timedelta(minutes=1))
+    got_a, got_b = ledger.get(a.key), ledger.get(b.key)
+    assert got_a is not None and got_b is not None
+    assert got_a.last_error == "sent at attempt 2; earlier: 451 4.3.0 try later"
+    assert got_b.last_error is None
+
+
+def test_mark_sent_records_whether_the_message_carried_the_late_notice(
+    ledger: Ledger,
+) -> None:
+    """mark_sent(late=True) sets the flag on a row claimed on time (a digest made late by
+    another of its keys, a retry sent late); late=None keeps the claim's flag."""
+    a, b = rem("a"), rem("b")
+    ledger.claim([a], T0)
+    ledger.claim([b], T0, late=True)
+    ledger.mark_sent([a.key], T0, late=True)
+    ledger.mark_sent([b.key], T0)
+    assert [ledger.get(k).late for k in (a.key, b.key)] == [True, True]  # type: ignore[union-attr]
+
+
+def test_a_full_database_raises_unwritable_and_is_logged_once(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full database: every write raises LedgerUnwritable with SQLite's reason, the ERROR
+    is logged once, and the first write that succeeds again logs the recovery once."""
+    from helpers import FullDisk
+
+    rs = [rem(i) for i in range(200)]
+    disk = FullDisk(ledger.engine)
+    disk.on = True
+    caplog.set_level(logging.INFO, logger="reminder.ledger")
+    for _ in range(3):
+        with pytest.raises(LedgerUnwritable, match="database or disk is full"):
+            ledger.claim(rs, T0)
+    assert ledger.refusing == "database or disk is full"
+    disk.on = False
+    assert len(ledger.claim(rs, T0)) == 200
+    ledger.mark_sent(keys(rs), T0)
+    assert ledger.refusing is None
+    assert [r.levelname for r in caplog.records] == ["ERROR", "WARNING"]
+    assert "refuses writes (database or disk is full)" in caplog.messages[0]
+    assert "accepts writes again" in caplog.messages[1]
 
 
 def test_long_errors_are_truncated(ledger: Ledger) -> None:
