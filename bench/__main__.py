@@ -14,10 +14,18 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bench import cli_latency, email_throughput, idle, planning, telegram_throughput, timeliness
+from bench import (
+    cli_latency,
+    email_throughput,
+    idle,
+    planning,
+    report,
+    telegram_throughput,
+    timeliness,
+)
 from bench.common import REPO, machine, say, warm_bytecode
 
-NAMES = ("cli", "email", "timely", "plan", "telegram", "idle")
+NAMES = ("cli", "email", "timely", "plan", "report", "telegram", "idle")
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
     ("email", "email_vs_apprise"),
@@ -30,6 +38,9 @@ SUMMARY_KEYS = (
     ("telegram", "telegram_lost"),
     ("plan", "plan_1k_s"),
     ("plan", "plan_1k_peak_mb"),
+    ("report", "report_1k_s"),
+    ("report", "report_shipped_10y_s"),
+    ("report", "report_cli_s"),
     ("idle", "idle_rss_mb"),
     ("idle", "idle_wakeups_per_min"),
     ("idle", "idle_cpu_s"),
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         results["timely"] = timeliness.run(q)
     if "plan" in only:
         results["plan"] = planning.run(q)
+    if "report" in only:
+        results["report"] = report.run(q)
     idle_run = idle.IdleRun(10.0 if q else 60.0) if "idle" in only else None
     if "telegram" in only:
         results["telegram"] = telegram_throughput.run(q)

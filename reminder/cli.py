@@ -1,8 +1,8 @@
 """The `reminder` command: argument parsing and exit codes. Commands live elsewhere.
 
 Exit codes follow sysexits: 0 ok, 64 bad usage, 65 bad data on the command line,
-69 a service unavailable, 70 an internal error, 75 a temporary failure, 78 bad
-configuration. Heavy libraries (the database, Telegram) are imported only by the
+69 a service unavailable, 70 an internal error, 73 an output file that cannot be written,
+75 a temporary failure, 78 bad configuration. Heavy libraries (the database, Telegram) are imported only by the
 commands that need them, so `check` and `upcoming` stay fast.
 """
 
@@ -20,6 +20,7 @@ EX_USAGE = 64
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
 EX_SOFTWARE = 70
+EX_CANTCREAT = 73
 EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
@@ -131,6 +132,23 @@ def _parser() -> argparse.ArgumentParser:
     dn.add_argument("--task", dest="list_task", help="with --list: only this task")
     _now_arg(dn)
 
+    rp = sub.add_parser(
+        "report",
+        help="the status matrix per lead agency (on time, late, overdue …) and overdue list",
+    )
+    span = rp.add_mutually_exclusive_group()
+    span.add_argument(
+        "--year", type=_positive_int, help="deadlines in this year (default: --now's year)"
+    )
+    span.add_argument("--from", dest="first", type=_parse_date, help="deadlines from this day …")
+    rp.add_argument("--to", dest="last", type=_parse_date, help="… to this day (with --from)")
+    rp.add_argument(
+        "--agency", help="only the work of this agency id (a merged one: its successor)"
+    )
+    rp.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
+    rp.add_argument("--output", "-o", help="write to this file instead of standard output")
+    _now_arg(rp)
+
     sub.add_parser(
         "telegram-chats", help="list the chats that wrote to the bot or added it (for chat ids)"
     )
@@ -215,6 +233,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "send-test": commands.send_test,
         "history": commands.history,
         "done": commands.done,
+        "report": commands.report,
         "telegram-chats": commands.telegram_chats,
         "import": commands.import_,
     }

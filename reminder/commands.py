@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reminder.cli import (
+    EX_CANTCREAT,
     EX_CONFIG,
     EX_DATAERR,
     EX_OK,
@@ -354,6 +355,61 @@ def _ops_user() -> str:
         return f"ops:{getpass.getuser()}"
     except (KeyError, OSError):
         return "ops"
+
+
+def report(args: argparse.Namespace) -> int:
+    """The status report of a period, in the chosen format."""
+    from reminder import report as rpt
+
+    settings = _settings(args)
+    catalog = settings.catalog
+    now = _now(args)
+    first, last = _report_period(args, now.astimezone(catalog.calendar.timezone).date())
+    if args.agency and args.agency not in catalog.agencies:
+        raise UsageError(f"no agency or group {args.agency!r} in {settings.source}", EX_DATAERR)
+    ledger = _ledger(settings)
+    try:
+        completions = ledger.completions.current()
+    finally:
+        ledger.close()
+    built = rpt.build(catalog, completions, first, last, now, agency=args.agency)
+    if args.format == "csv":
+        data = rpt.csv_bytes(built)
+    elif args.format == "html":
+        data = rpt.html(built, settings.templates_dir).encode("utf-8")
+    elif args.format == "json":
+        data = (rpt.json_text(built) + "\n").encode("utf-8")
+    else:
+        data = (rpt.table(built) + "\n").encode("utf-8")
+    if args.output:
+        _write_output(args.output, data)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return EX_OK
+
+
+def _report_period(args: argparse.Namespace, today: date) -> tuple[date, date]:
+    if args.first is not None or args.last is not None:
+        if args.first is None or args.last is None:
+            raise UsageError("--from and --to go together")
+        if args.last < args.first:
+            raise UsageError(f"--to {args.last} is before --from {args.first}", EX_DATAERR)
+        return args.first, args.last
+    year = args.year or today.year
+    if not 1900 < year < 3000:
+        raise UsageError(f"--year {year} is out of range", EX_DATAERR)
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _write_output(path: str, data: bytes) -> None:
+    from pathlib import Path
+
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", EX_CANTCREAT) from None
 
 
 def telegram_chats(args: argparse.Namespace) -> int:

@@ -257,6 +257,10 @@ class Renderer:
             headers=_headers(keys),
         )
 
+    def page(self, name: str, context: dict[str, object]) -> str:
+        """A document from the template folder (e.g. report.html), NFC, with the filters."""
+        return vnformat.nfc(self._render(name, context))
+
     def test_message(
         self,
         channel: str,

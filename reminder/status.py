@@ -139,8 +139,11 @@ def classify(
     triggered task still waiting for its trigger. Sorted by (deadline, task number)."""
     today = now.astimezone(catalog.calendar.timezone).date()
     tasks = {t.id: t for t in catalog.tasks}
+    leads = {
+        t.lead: (counts_for(catalog, t.lead), agency_label(catalog, t.lead)) for t in tasks.values()
+    }
     items = [
-        _classify(catalog, tasks[d.task_id], d, _completion(d, completions), today)
+        _classify(tasks[d.task_id], leads, d, _completion(d, completions), today)
         for d in deadlines
         if d.task_id in tasks
     ]
@@ -195,8 +198,13 @@ def _completion(d: Deadline, completions: Mapping[Work, Completion]) -> Completi
 
 
 def _classify(
-    catalog: Catalog, task: Task, d: Deadline, done: Completion | None, today: date
+    task: Task,
+    leads: Mapping[str, tuple[str, str]],
+    d: Deadline,
+    done: Completion | None,
+    today: date,
 ) -> Item:
+    """One deadline's class; `leads` maps a lead to (counted for, label)."""
     if done is not None:
         late = (done.done_on - d.due).days
         state, days = (State.DONE_LATE, late) if late > 0 else (State.DONE_ON_TIME, 0)
@@ -212,8 +220,8 @@ def _classify(
         milestone_id=d.milestone_id,
         milestone_name=_milestone(task, d.milestone_id).name,
         agency=task.lead,
-        counted_for=counts_for(catalog, task.lead),
-        agency_label=agency_label(catalog, task.lead),
+        counted_for=leads[task.lead][0],
+        agency_label=leads[task.lead][1],
         state=state,
         deadline=d.due,
         nominal=d.nominal,
