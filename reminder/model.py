@@ -137,6 +137,7 @@ class Task:
     lead_times: dict[Role, LeadTimes] | None = None  # None: the global ladder
     enabled: bool = True
     note: str = ""
+    assumed: bool = False  # its timing (anchor year, frequency) is an assumption to confirm
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -53,7 +54,11 @@ def upcoming_table(
     catalog: Catalog, reminders: Sequence[Reminder], since: datetime, until: datetime
 ) -> str:
     """A readable table, one line per reminder, grouped by send day."""
-    head = f"Reminders from {since:%d/%m/%Y %H:%M} to {until:%d/%m/%Y %H:%M} ({since:%Z}): {len(reminders)}"
+    zone = catalog.calendar.timezone  # the rows' zone, whatever zone --now was given in
+    start, end = since.astimezone(zone), until.astimezone(zone)
+    head = (
+        f"Reminders from {start:%d/%m/%Y %H:%M} to {end:%d/%m/%Y %H:%M} ({zone}): {len(reminders)}"
+    )
     if not reminders:
         return head + "\n(nothing to send in this window)"
     lines = [head]
@@ -109,20 +114,27 @@ def explain(
     """Why the task's deadlines and reminders are what they are, for the next `years`."""
     cal = WorkCalendar(catalog.calendar)
     rec = task.timing
+    assumed = "  [ASSUMED timing: confirm in config.toml]" if task.assumed else ""
     out = [
         f"Task {task.number} ({task.id}): {task.title}",
-        f"  timing: “{rec.phrase}” → {rec.reading}",
+        f"  timing: “{rec.phrase}” → {rec.reading}{assumed}",
     ]
     if not task.enabled:
         out.append("  DISABLED in config (enabled = false): no reminders are sent")
     out += _explain_recipients(catalog, task, channels)
     first = now.astimezone(catalog.calendar.timezone).date()
-    last = first + timedelta(days=366 * years)
+    last = add_years(first, years)
     found = deadlines(task, cal, first, last, catalog.calendar.day_off_rule)
     out.append(f"\n  Deadlines from {day(first)} to {day(last)}:")
     if not found:
         out.append("    none — " + _why_none(task))
-    ladders = {role: ladder_for(catalog, task, role) for role in Role}
+        out += _after_trigger(catalog, task, first, cal)
+    reached = {r.role for r in task_recipients(task, catalog.agencies, channels)}
+    ladders = {
+        role: ladder_for(catalog, task, role)
+        for role in Role
+        if role is Role.LEAD or task.support  # no phối hợp rungs without supporting agencies
+    }
     milestones = {m.id: m for m in task.milestones}
     for d in found:
         m = milestones.get(d.milestone_id)
@@ -134,8 +146,36 @@ def explain(
         out += [f"      why: {reason}" for reason in d.reasons]
         for role, ladder in ladders.items():
             steps = ", ".join(f"{r.tag} {s:%d/%m %H:%M}" for r, s in rungs(d.due, ladder, cal))
+            if role not in reached:
+                steps = "none (nobody to receive them)"
             out.append(f"      {ROLE_VI[role]} reminders: {steps or 'none'}")
     return "\n".join(out)
+
+
+def add_years(start: date, years: int) -> date:
+    """The same day `years` later (29/02 → 28/02 in a common year)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+def _after_trigger(catalog: Catalog, task: Task, today: date, cal: WorkCalendar) -> list[str]:
+    """For a task waiting for its trigger: where its deadlines fall once trigger_date is set."""
+    offsets = [m for m in task.milestones if m.days_after is not None]
+    if task.timing.frequency != Frequency.TRIGGERED or task.trigger_date or not offsets:
+        return []
+    lines = ["    once trigger_date is set, each deadline falls after it:"]
+    lines += [
+        f"      {m.id}: {m.days_after} days after the trigger date — {m.name}" for m in offsets
+    ]
+    example = replace(task, trigger_date=today)
+    horizon = today + timedelta(days=max(m.days_after or 0 for m in offsets) + 31)
+    found = deadlines(example, cal, today, horizon, catalog.calendar.day_off_rule)
+    if found:
+        dates = ", ".join(f"{d.milestone_id} {day(d.due)}" for d in found)
+        lines.append(f"      e.g. trigger_date = {today.isoformat()} gives: {dates}")
+    return lines
 
 
 def _explain_recipients(catalog: Catalog, task: Task, channels: Sequence[str]) -> list[str]:

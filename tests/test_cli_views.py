@@ -352,3 +352,80 @@ def test_commands_exit_0(args: tuple[str, ...]) -> None:
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     assert result.stdout
+
+
+# -- issue 11 item 11: explain and upcoming say what the daemon does -------------------------
+
+
+def test_explain_lists_no_support_rungs_without_supporting_agencies(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A task with no phối hợp agency: `explain` lists only chủ trì rungs, as `upcoming` plans."""
+    config = edited_config(
+        tmp_path,
+        (
+            'support = ["co-quan-dia-phuong", "dao-tao-trong-ngoai-nuoc"]',
+            "support = []",
+        ),
+    )
+    code, out, _ = main(capsys, "explain", "2", "--now", NOW, config=config)
+    assert code == 0
+    assert "chủ trì reminders: D-30" in out
+    assert "phối hợp" not in out
+    code, out, _ = main(capsys, "upcoming", "--now", NOW, "--days", "400", "--json", config=config)
+    assert not [r for r in json.loads(out) if r["task"] == "nv02" and r["role"] == "support"]
+
+
+@pytest.mark.parametrize(
+    "now", ["2026-11-26T02:00:00Z", "2026-11-26T09:00:00+07:00", "2026-11-26T09:00:00"]
+)
+def test_upcoming_header_is_in_the_business_zone(
+    capsys: pytest.CaptureFixture[str], now: str
+) -> None:
+    """Whatever the form of --now, the header reads in Asia/Ho_Chi_Minh, like the rows."""
+    code, out, _ = main(capsys, "upcoming", "--now", now, "--days", "5")
+    assert code == 0
+    head = out.splitlines()[0]
+    assert head.startswith(
+        "Reminders from 26/11/2026 09:00 to 01/12/2026 09:00 (Asia/Ho_Chi_Minh): "
+    ), head
+
+
+@pytest.mark.parametrize(
+    ("now", "years", "window"),
+    [
+        (NOW, 2, "from Thu 26/11/2026 to Sun 26/11/2028"),
+        (NOW, 1, "from Thu 26/11/2026 to Fri 26/11/2027"),
+        ("2028-02-29T09:00:00+07:00", 1, "from Tue 29/02/2028 to Wed 28/02/2029"),
+        ("2027-12-31T23:30:00+07:00", 2, "from Fri 31/12/2027 to Mon 31/12/2029"),
+    ],
+    ids=["two-years", "one-year", "29-feb", "year-end"],
+)
+def test_explain_years_ends_that_many_years_later(
+    capsys: pytest.CaptureFixture[str], now: str, years: int, window: str
+) -> None:
+    """`explain --years N` covers N years to the day (29/02 → 28/02), not N × 366 days."""
+    code, out, _ = main(capsys, "explain", "1", "--now", now, "--years", str(years))
+    assert code == 0
+    assert f"Deadlines {window}:" in out
+
+
+def test_explain_waiting_trigger_shows_the_offsets(capsys: pytest.CaptureFixture[str]) -> None:
+    """`explain 3` (no trigger_date yet) shows its deadlines fall 30 and 90 days after the trigger."""
+    code, out, _ = main(capsys, "explain", "3", "--now", NOW)
+    assert code == 0
+    assert "ke-hoach: 30 days after the trigger date" in out
+    assert "bao-cao: 90 days after the trigger date" in out
+    # 26/11 + 30 = Sat 26/12 → Mon 28/12; + 90 = Wed 24/02/2027
+    assert (
+        "e.g. trigger_date = 2026-11-26 gives: ke-hoach Mon 28/12/2026, bao-cao Wed 24/02/2027"
+        in out
+    )
+
+
+def test_explain_marks_an_assumed_anchor_year(capsys: pytest.CaptureFixture[str]) -> None:
+    """Task 9's anchor_year is `assumed = true`: the timing line says so; task 2's is not marked."""
+    _, out, _ = main(capsys, "explain", "9", "--now", NOW)
+    assert "→ every 2 years (2025, 2027, …)  [ASSUMED timing: confirm in config.toml]" in out
+    _, out, _ = main(capsys, "explain", "2", "--now", NOW)
+    assert "ASSUMED timing" not in out

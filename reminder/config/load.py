@@ -338,6 +338,7 @@ def _task(t: schema.Task, rec: Recurrence) -> Task:
         lead_times=ladders,
         enabled=t.enabled,
         note=t.note,
+        assumed=t.assumed,
     )
 
 
