@@ -164,6 +164,7 @@ class PlanInfo:
     number: str = ""
     signed_on: date | None = None
     sender: str = ""  # the office that sends the reminders, for the letter's closing
+    reports_to: str = ""  # the body that receives reports today, if not the issuer (mergers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ own); this module only gathers the data the templates need and guards the output
 Template variables (all templates receive the same set):
     recipient  AgencyView: who receives the message (the successor, the group member)
     items      list[ItemView], sorted by deadline, then task number: one per reminder
-    plan       PlanInfo: title, issuer, number ("" if blank), signed_on (None), sender
+    plan       PlanInfo: title, issuer, number ("" if blank), signed_on (None), sender, reports_to
     today      date: the business date of sending; days left count from it
     late       bool: the reminder is sent late (the system was interrupted)
     channel    "email" | "telegram"
@@ -556,6 +556,7 @@ class Renderer:
                 title=f"{self.catalog.plan.title} {probe}",
                 issuer=f"{self.catalog.plan.issuer} {probe}",
                 sender=f"{self.catalog.plan.sender} {probe}",
+                reports_to=f"{self.catalog.plan.reports_to or 'x'} {probe}",
             ),
             tasks=tuple(
                 replace(t, title=f"{t.title} {probe}") if t.id == task.id else t

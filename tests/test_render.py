@@ -622,3 +622,23 @@ def test_check_renders_the_test_templates(tmp_path: Path) -> None:
     assert Renderer(make_catalog(), folder).check() == [
         f"{folder / 'test.txt'}:1: 'nope' is undefined"
     ]
+
+
+@pytest.mark.parametrize("channel", ["email", "telegram"])
+@pytest.mark.parametrize("overdue", [False, True], ids=["before", "overdue"])
+def test_reports_go_to_the_body_that_exists_today(channel: str, overdue: bool) -> None:
+    """With [plan] reports_to, the lead is asked to report to "<issuer> (nay là <reports_to>)";
+    the plan is still cited with its issuer as signed."""
+    old, new = "Ủy ban nhân dân tỉnh Kiên Giang", "Ủy ban nhân dân tỉnh An Giang"
+    plan = replace(PLAN, issuer=old, reports_to=new)
+    renderer = Renderer(make_catalog(plan=plan))
+    deadline = date(2026, 12, 1) if overdue else DEADLINE
+    message = renderer.render([rem(channel=channel, deadline=deadline)], today=TODAY)
+    for body in (message.text, message.html or message.text):
+        plain = re.sub(r"<[^>]+>", "", body)
+        assert f"báo cáo kết quả về {old} (nay là {new})" in plain
+        assert f"của {old}" in plain  # the citation of the plan
+        assert f"{new} (nay là" not in plain
+    same = Renderer(make_catalog(plan=replace(plan, reports_to="")))
+    text = same.render([rem(channel=channel, deadline=deadline)], today=TODAY).text
+    assert f"báo cáo kết quả về {old}" in text and "nay là Ủy ban" not in text

@@ -165,7 +165,12 @@ def _build(
         return None
     catalog = Catalog(
         plan=PlanInfo(
-            cfg.plan.title, cfg.plan.issuer, cfg.plan.number, cfg.plan.signed_on, cfg.plan.sender
+            cfg.plan.title,
+            cfg.plan.issuer,
+            cfg.plan.number,
+            cfg.plan.signed_on,
+            cfg.plan.sender,
+            cfg.plan.reports_to,
         ),
         tasks=tuple(_task(t, recurrences[t.id]) for t in cfg.tasks),
         agencies=_agencies(cfg),

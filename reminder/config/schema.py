@@ -92,6 +92,7 @@ class Plan(Strict):
     number: str = ""
     signed_on: dt.date | None = None
     sender: str = ""
+    reports_to: str = ""
 
 
 class Calendar(Strict):
