@@ -18,6 +18,7 @@ from bench import (
     cli_latency,
     email_throughput,
     idle,
+    importing,
     planning,
     report,
     telegram_throughput,
@@ -25,7 +26,7 @@ from bench import (
 )
 from bench.common import REPO, machine, say, warm_bytecode
 
-NAMES = ("cli", "email", "timely", "plan", "report", "telegram", "idle")
+NAMES = ("cli", "email", "timely", "plan", "report", "telegram", "idle", "import")
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
     ("email", "email_vs_apprise"),
@@ -50,6 +51,9 @@ SUMMARY_KEYS = (
     ("cli", "cli_check_s"),
     ("cli", "cli_upcoming_s"),
     ("cli", "python_pass_s"),
+    ("import", "import_rows"),
+    ("import", "import_slowest_s"),
+    ("import", "import_docx_vs_read"),
 )
 
 
@@ -89,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         results["telegram"] = telegram_throughput.run(q)
     if idle_run is not None:
         results["idle"] = idle_run.finish()
+    if "import" in only:
+        results["import"] = importing.run(q)
 
     elapsed = time.monotonic() - start
     summary: dict[str, object] = {"mode": mode}

@@ -228,3 +228,29 @@ def test_docx_flag_on_a_text_file_is_refused(tmp_path: Path) -> None:
     shutil.copy(SEED, tmp_path / "phu-luc.txt")
     done = run("import", "phu-luc.txt", "--from", "docx", cwd=tmp_path)
     assert done.returncode == 65 and "--from docx, but the file is text" in done.stderr
+
+
+def test_merge_that_fails_the_check_says_why_and_keeps_the_original(tmp_path: Path) -> None:
+    """An unknown timing phrase: the merged file is written, checked, and refused with exit 78."""
+    config = tmp_path / "config.toml"
+    shutil.copy(SHIPPED, config)
+    before = config.read_bytes()
+    _docx(tmp_path / "a.docx", [["1", "Rà soát", "Khi có yêu cầu", "Sở Nội vụ", ""]])
+    done = run("import", "a.docx", "--merge", "config.toml", cwd=tmp_path)
+    assert done.returncode == 78
+    assert 'timing phrase "Khi có yêu cầu": not understood' in done.stderr
+    assert config.read_bytes() == before
+    merged = (tmp_path / "config.imported.toml").read_text(encoding="utf-8")
+    assert '# check: timing phrase "Khi có yêu cầu": not understood' in merged
+
+
+def test_output_onto_the_config_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o config.toml would overwrite the configuration: usage error, nothing written."""
+    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    shutil.copy(SEED, tmp_path / "phu-luc.txt")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["import", "phu-luc.txt", "-o", "config.toml"]) == 64
+    assert "use --merge instead" in capsys.readouterr().err
+    assert (tmp_path / "config.toml").read_bytes() == SHIPPED.read_bytes()

@@ -121,3 +121,32 @@ def test_docx_without_the_appendix_or_without_rows_is_bad_input(tmp_path: Path) 
     make_appendix(path, HEADER, [])
     with pytest.raises(BadInput, match="no task rows"):
         read_docx(path)
+
+
+def test_a_table_split_across_pages_continues_the_appendix(tmp_path: Path) -> None:
+    """Word's second table with the same columns (no header) continues the first one."""
+    path = tmp_path / "phu-luc.docx"
+    document = docx.Document()
+    header = [
+        "Stt",
+        "Nội dung nhiệm vụ",
+        "Thời gian thực hiện",
+        "Đơn vị chủ trì",
+        "Đơn vị phối hợp",
+    ]
+    first = document.add_table(rows=2, cols=5)
+    for c, value in enumerate(header):
+        first.cell(0, c).text = value
+    for c, value in enumerate(["1", "Xây dựng kế hoạch", "Năm 2026", "Sở Nội vụ", ""]):
+        first.cell(1, c).text = value
+    document.add_paragraph("")
+    second = document.add_table(rows=1, cols=5)
+    for c, value in enumerate(["2", "Tổng kết", "Quý IV/2026", "Sở Tài chính", "Sở Nội vụ"]):
+        second.cell(0, c).text = value
+    document.save(str(path))
+    rows = read_docx(path)
+    assert [(r.number, r.cells[Column.TIMING]) for r in rows] == [
+        ("1", "Năm 2026"),
+        ("2", "Quý IV/2026"),
+    ]
+    assert Column.SUPPORT not in rows[0].cells

@@ -166,3 +166,51 @@ def test_text_without_a_table_or_rows_is_bad_input(text: str) -> None:
     """No header, or a header with no task rows: BadInput, not an empty import."""
     with pytest.raises(BadInput):
         read_text(text, Directory())
+
+
+LAID_OUT = """                         PHỤ LỤC NHIỆM VỤ
+
+        Nội dung nhiệm vụ               Thời gian      Cơ quan chủ     Cơ quan phối hợp
+Stt                                     thực hiện      trì
+      Triển khai kế hoạch chuyển đổi
+1     số của tỉnh                       Hằng năm       Sở Nội vụ       Sở Tài chính, Sở Khoa
+                                                                       học và Công nghệ
+
+      Báo cáo sơ kết                    Quý III/2026   Sở Tài chính    các tổ chức có liên
+2                                                                      quan
+
+                                        3
+        Nội dung nhiệm vụ               Thời gian      Cơ quan chủ     Cơ quan phối hợp
+Stt                                     thực hiện      trì
+      (tiếp theo) thực hiện theo
+      Nghị quyết số 57-
+      NQ/TW
+
+999   Tổng kết                          Năm 2027       Sở Nội vụ       Sở Tài chính
+1000  Khen thưởng                       Năm 2027       Sở Nội vụ       Sở Tài chính
+
+Nơi nhận:
+- Như trên;
+"""
+
+
+def test_laid_out_text_is_read_by_column_positions() -> None:
+    """Aligned columns: rows by number, a page's number and repeated header skipped, a block continued."""
+    from reminder.importer.layout import looks_laid_out, read_layout
+
+    assert looks_laid_out(LAID_OUT) and not looks_laid_out(SEED.read_text(encoding="utf-8"))
+    rows = read_layout(LAID_OUT)
+    assert [r.number for r in rows] == ["1", "2", "999", "1000"]
+    first, second = rows[0].cells, rows[1].cells
+    assert first[Column.CONTENT] == "Triển khai kế hoạch chuyển đổi số của tỉnh"
+    assert first[Column.TIMING] == "Hằng năm"
+    assert first[Column.LEAD] == "Sở Nội vụ"
+    assert first[Column.SUPPORT] == "Sở Tài chính, Sở Khoa học và Công nghệ"
+    assert second[Column.TIMING] == "Quý III/2026"
+    assert second[Column.CONTENT] == (
+        "Báo cáo sơ kết (tiếp theo) thực hiện theo Nghị quyết số 57-NQ/TW"
+    )
+    assert rows[3].cells[Column.CONTENT] == "Khen thưởng"
+    outcome = build(rows, directory_of(SHIPPED), taken_numbers=set(), taken_ids=set(), year=2026)
+    assert [t.id for t in outcome.tasks] == ["nv01", "nv02", "nv999", "nv1000"]
+    assert outcome.tasks[1].milestones[0].fields == {"due_day": 20, "due_month": 3}

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 from reminder.importer.table import (
@@ -21,13 +23,14 @@ from reminder.importer.table import (
     Column,
     Row,
     column_of,
+    fold,
     is_header,
     label_positions,
     labels_in,
 )
 
 _GAP = 2  # blank positions that separate two columns
-_NUMBER = re.compile(r"^(\d{1,3})[.)]?$")
+_NUMBER = re.compile(r"^(\d{1,4})[.)]?$")
 _AFTER_TABLE = re.compile(r"^\s*(?:nơi nhận|tm\.|kt\.|chủ tịch\s*$)", re.IGNORECASE)
 
 
@@ -40,6 +43,16 @@ class Line:
 def _header_line(text: str) -> bool:
     parts = [p for p in re.split(r"\s{2,}", text.strip()) if p]
     return len(parts) >= 3 and sum(1 for p in parts if labels_in(p)) >= 3
+
+
+def _label_fragment(text: str) -> bool:
+    """A header line's continuation: a few words besides labels ("thực hiện", "trì")."""
+    if not text.strip() or _NUMBER.match(text.split()[0]):
+        return False
+    rest = fold(text)
+    for start, end, _ in reversed(labels_in(text)):
+        rest = rest[:start] + rest[end:]
+    return sum(c.isalpha() for c in rest) <= 16
 
 
 def looks_laid_out(text: str) -> bool:
@@ -55,12 +68,13 @@ def read_layout(text: str) -> list[Row]:
     if h is None:
         raise BadInput("no appendix table found: no header row with the appendix's columns")
     top, bottom = h, h
-    while top > 0 and top > h - 3 and lines[top - 1].text:
+    while top > 0 and top > h - 3 and _label_fragment(lines[top - 1].text):
         top -= 1
-    while bottom + 1 < len(lines) and bottom < h + 3 and lines[bottom + 1].text:
+    while bottom + 1 < len(lines) and bottom < h + 3 and _label_fragment(lines[bottom + 1].text):
         bottom += 1
     header = lines[top : bottom + 1]
-    body = _body(lines[bottom + 1 :])
+    repeated = {line.text.strip() for line in header}
+    body = _body([line for line in lines[bottom + 1 :] if line.text.strip() not in repeated])
     spans = _columns(header, body)
     if not body:
         raise BadInput("the appendix table has a header but no task rows")
@@ -70,17 +84,11 @@ def read_layout(text: str) -> list[Row]:
 def _body(lines: list[Line]) -> list[Line]:
     """The table's lines: up to the signature block, without page numbers."""
     out: list[Line] = []
-    for n, line in enumerate(lines):
+    for line in lines:
         if _AFTER_TABLE.match(line.text):
             break
-        isolated = (n == 0 or not lines[n - 1].text) and (
-            n + 1 >= len(lines) or not lines[n + 1].text
-        )
-        if (
-            isolated
-            and _NUMBER.match(line.text.strip())
-            and len(line.text) - len(line.text.lstrip()) > 10
-        ):
+        indent = len(line.text) - len(line.text.lstrip())
+        if _NUMBER.match(line.text.strip()) and indent > 10:
             continue  # a page number, away from the "Stt" column
         out.append(line)
     while out and not out[-1].text:
@@ -172,18 +180,18 @@ def _range_of(
     )
 
 
-def _cells(line: Line, spans: list[Span]) -> list[str]:
+@lru_cache(maxsize=8192)
+def _cells(line: Line, starts: tuple[int, ...]) -> tuple[str, ...]:
     """The line's words by column: a word belongs to the column its first letter is in
     (columns run from one's start to the next one's), so a word crossing a border is kept."""
-    parts: list[list[str]] = [[] for _ in spans]
+    parts: list[list[str]] = [[] for _ in starts]
     for m in re.finditer(r"\S+", line.text):
-        k = max((i for i, s in enumerate(spans) if s[0] <= m.start()), default=0)
-        parts[k].append(m.group())
-    return [" ".join(p) for p in parts]
+        parts[max(bisect_right(starts, m.start()) - 1, 0)].append(m.group())
+    return tuple(" ".join(p) for p in parts)
 
 
 def _cell(line: Line, span: Span, spans: list[Span]) -> str:
-    return _cells(line, spans)[spans.index(span)]
+    return _cells(line, tuple(s[0] for s in spans))[spans.index(span)]
 
 
 def _rows(body: list[Line], spans: list[Span]) -> list[Row]:

@@ -220,12 +220,15 @@ def _boundary(toks: list[Tok], j: int) -> bool:
 
 def match_at(d: Directory, toks: list[Tok], i: int) -> tuple[int, Entry] | None:
     """The longest known name starting at token i and ending at a boundary: (end, entry)."""
-    start = i + 1 if i < len(toks) and toks[i].word in _DROP_FIRST else i
+    plural = i < len(toks) and toks[i].word in _DROP_FIRST
+    start = i + 1 if plural else i
     best: tuple[int, Entry] | None = None
     for s in {i, start}:
         if s >= len(toks) or toks[s].is_sep:
             continue
         for k, entry in d.candidates(toks[s].word):
+            if plural and entry.proposed and not entry.is_group:
+                continue  # "các Trường Đại học" is not the "Trường Đại học" proposed earlier
             end = _match_words(toks, s, k)
             if end is None:
                 continue

@@ -21,7 +21,7 @@ from reminder.importer.names import Directory
 from reminder.importer.table import REQUIRED, BadInput, Column, Row, fold, is_header, labels_in
 from reminder.timing import TimingError, parse_phrase
 
-_NUMBER_LINE = re.compile(r"^(\d{1,3})[.)]?(?:\s+(.*))?$")
+_NUMBER_LINE = re.compile(r"^(\d{1,4})[.)]?(?:\s+(.*))?$")
 _SECTION = re.compile(r"^(?:[IVX]{1,5}|[A-Z])[.)]?\s+[^a-zà-ỹđ]+$")
 _AFTER_TABLE = re.compile(r"^(?:nơi nhận|tm\.|kt\.|chủ tịch$|người ký)", re.IGNORECASE)
 _HEADER_SLACK = 12  # letters outside the labels a header may hold ("Đơn vị chủ" before "trì")
