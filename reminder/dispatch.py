@@ -16,17 +16,17 @@ does once:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
-import socket
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from reminder import owner
 from reminder.channels.base import Channel, ChannelError
 from reminder.config import Settings
-from reminder.ledger import Ledger
+from reminder.ledger import Ledger, LedgerUnwritable
 from reminder.model import Message, Reminder
 from reminder.planner import plan
 from reminder.recorder import Recorder
@@ -84,8 +84,8 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
 
 
 def owner_id() -> str:
-    """Who claims rows: host and pid, for the ledger's owner column and the log."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who claims rows: host, pid, boot id, PID namespace, start time (reminder/owner.py)."""
+    return str(owner.current())
 
 
 class Dispatcher:
@@ -214,6 +214,7 @@ class Dispatcher:
     ) -> None:
         """Render one message per (agency, channel, address) and send them, channel by channel."""
         run = _Run(now, late_keys, outcome, Recorder(self.ledger))
+        keeper = asyncio.create_task(self._keep_claims(now))
         try:
             by_channel: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
             for batch in _digests(reminders):
@@ -224,11 +225,26 @@ class Dispatcher:
                 *(self._send_channel(ch, items, run) for ch, items in by_channel.items())
             )
         finally:
+            keeper.cancel()
             task = asyncio.current_task()
             if task is not None and task.cancelling():  # stopping: record what went out
                 await run.recorder.abandon()
             else:
                 await run.recorder.close()
+
+    async def _keep_claims(self, now: datetime) -> None:
+        """While a batch is being sent, renew the lease of this process's claims every third
+        of the lease, so that no other process takes over a batch that is still going out.
+        The time is the cycle's `now` plus the time elapsed since (the daemon's clock)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        every = self.settings.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            at = now + timedelta(seconds=loop.time() - start)
+            with contextlib.suppress(LedgerUnwritable):  # said once; sends are held meanwhile
+                renewed = await asyncio.to_thread(self.ledger.renew, self.owner, at)
+                log.debug("renewed the lease of %d claim(s) at %s", renewed, at.isoformat())
 
     async def _render(self, batch: list[Reminder], run: _Run) -> Message | None:
         from reminder.render import TemplateError

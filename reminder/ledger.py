@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from sqlmodel import Field, SQLModel
 
 from reminder.completions import Completions
 from reminder.model import VN_TZ, Reminder
+from reminder.owner import gone as owner_gone
 
 __all__ = [
     "Delivery",
@@ -412,9 +414,12 @@ class Ledger:
         - FAILED with next_attempt_at <= now: SENDING again, attempts + 1;
         - SENDING claimed before now - lease (its process died): SENDING again, attempts + 1,
           logged as a WARNING (the message may go out twice: better than not at all);
+        - SENDING within the lease, but its owner is a process of this host that is gone
+          (reminder/owner.py): the same, at once;
         - anything else (SENT, GAVE_UP, MISSED, FAILED not yet due, SENDING within the
-          lease): not claimed.
-        One transaction for the whole batch. A key repeated in `reminders` is claimed once.
+          lease of a live or unknown owner): not claimed.
+        A re-claimed row's `late` becomes this claim's. One transaction for the whole batch.
+        A key repeated in `reminders` is claimed once. `owner` is `str(reminder.owner.current())`.
         """
         now = _utc(now)
         todo = _unique(reminders)
@@ -429,7 +434,7 @@ class Ledger:
             won.update(conn.execute(stmt.returning(_D.c.key), rows).scalars())
             rest = [r.key for r in todo if r.key not in won]
             if rest:
-                won.update(self._reclaim(conn, rest, now, owner))
+                won.update(self._reclaim(conn, rest, now, owner, late))
         return [r for r in todo if r.key in won]
 
     def _new_row(
@@ -461,12 +466,14 @@ class Ledger:
         }
 
     def _reclaim(
-        self, conn: Connection, keys: Sequence[str], now: datetime, owner: str
+        self, conn: Connection, keys: Sequence[str], now: datetime, owner: str, late: bool
     ) -> set[str]:
-        """Conditional UPDATEs for existing rows that are due for a retry or past the lease."""
+        """Conditional UPDATEs for existing rows due for a retry, past their lease, or held
+        by a process that is gone (same host: see reminder/owner.py)."""
         stale_before = now - self.lease
         retry: list[str] = []
-        stale: dict[str, tuple[str, datetime | None, int]] = {}
+        stale: dict[str, tuple[str, datetime, int]] = {}
+        orphans: dict[str, dict[str, tuple[datetime, int]]] = defaultdict(dict)  # by owner
         for chunk in _chunks(keys):
             q = sa.select(
                 _D.c.key,
@@ -479,12 +486,12 @@ class Ledger:
             for key, status, next_at, claimed_at, old_owner, attempts in conn.execute(q):
                 if status == Status.FAILED and next_at is not None and next_at <= now:
                     retry.append(key)
-                elif (
-                    status == Status.SENDING
-                    and claimed_at is not None
-                    and (claimed_at < stale_before)
-                ):
+                elif status != Status.SENDING or claimed_at is None:
+                    continue
+                elif claimed_at < stale_before:
                     stale[key] = (old_owner, claimed_at, attempts)
+                elif old_owner != owner:
+                    orphans[old_owner][key] = (claimed_at, attempts)
         values = {
             "status": str(Status.SENDING),
             "attempts": _D.c.attempts + 1,
@@ -492,44 +499,68 @@ class Ledger:
             "owner": owner,
             "next_attempt_at": None,
             "updated_at": now,
+            "late": late,
         }
+        due = (_D.c.status == str(Status.FAILED), _D.c.next_attempt_at <= now)
+        won = self._update_claims(conn, retry, due, values)
+        expired = (_D.c.status == str(Status.SENDING), _D.c.claimed_at < stale_before)
+        for key in self._update_claims(conn, list(stale), expired, values):
+            won.add(key)
+            old_owner, claimed_at, attempts = stale[key]
+            self._log_recovery(key, old_owner, claimed_at, attempts, f"lease {self.lease}")
+        for old_owner, held in orphans.items():
+            if not owner_gone(old_owner):
+                continue
+            theirs = (_D.c.status == str(Status.SENDING), _D.c.owner == old_owner)
+            for key in self._update_claims(conn, list(held), theirs, values):
+                won.add(key)
+                claimed_at, attempts = held[key]
+                self._log_recovery(key, old_owner, claimed_at, attempts, "its process is gone")
+        return won
+
+    @staticmethod
+    def _update_claims(
+        conn: Connection, keys: Sequence[str], where: tuple[Any, ...], values: dict[str, Any]
+    ) -> set[str]:
         won: set[str] = set()
-        for chunk in _chunks(retry):
+        for chunk in _chunks(keys):
             stmt = (
                 sa.update(_D)
-                .where(
-                    _D.c.key.in_(chunk),
-                    _D.c.status == str(Status.FAILED),
-                    _D.c.next_attempt_at <= now,
-                )
+                .where(_D.c.key.in_(chunk), *where)
                 .values(**values)
                 .returning(_D.c.key)
             )
             won.update(conn.execute(stmt).scalars())
-        for chunk in _chunks(list(stale)):
-            stmt = (
-                sa.update(_D)
-                .where(
-                    _D.c.key.in_(chunk),
-                    _D.c.status == str(Status.SENDING),
-                    _D.c.claimed_at < stale_before,
-                )
-                .values(**values)
-                .returning(_D.c.key)
-            )
-            for key in conn.execute(stmt).scalars():
-                won.add(key)
-                old_owner, claimed_at, attempts = stale[key]
-                log.warning(
-                    "recovering %s: left SENDING by %s since %s (lease %s); sending again, "
-                    "attempt %d (it may have gone out already)",
-                    key,
-                    old_owner or "an unnamed process",
-                    claimed_at,
-                    self.lease,
-                    attempts + 1,
-                )
         return won
+
+    def _log_recovery(
+        self, key: str, old_owner: str, claimed_at: datetime, attempts: int, why: str
+    ) -> None:
+        log.warning(
+            "recovering %s: left SENDING by %s since %s (%s); sending again, "
+            "attempt %d (it may have gone out already)",
+            key,
+            old_owner or "an unnamed process",
+            claimed_at,
+            why,
+            attempts + 1,
+        )
+
+    def renew(self, owner: str, now: datetime) -> int:
+        """Extend the lease of every row `owner` holds in SENDING (claimed_at = now), so that a
+        batch longer than the lease is not taken over while it is still being sent."""
+        stmt = (
+            sa.update(_D)
+            .where(_D.c.status == str(Status.SENDING), _D.c.owner == owner)
+            .values(claimed_at=_utc(now))
+        )
+        with self._write() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+    def _orphaned_owners(self, conn: Connection) -> list[str]:
+        """Owners of SENDING rows whose process is gone (decidable on their host only)."""
+        q = sa.select(_D.c.owner).where(_D.c.status == str(Status.SENDING)).distinct()
+        return [o for o in conn.execute(q).scalars() if owner_gone(o)]
 
     # -- outcomes -------------------------------------------------------------------------
 
@@ -636,7 +667,8 @@ class Ledger:
         return out
 
     def due_retries(self, now: datetime) -> list[str]:
-        """Keys FAILED with next_attempt_at <= now, then keys SENDING past the lease."""
+        """Keys FAILED with next_attempt_at <= now, then keys SENDING past the lease or held
+        by a process of this host that is gone."""
         now = _utc(now)
         with self._read() as conn:
             failed = conn.execute(
@@ -645,12 +677,15 @@ class Ledger:
                 .order_by(_D.c.next_attempt_at, _D.c.key)
             ).scalars()
             out = list(failed)
-            stale = conn.execute(
+            stale = sa.or_(
+                _D.c.claimed_at < now - self.lease, _D.c.owner.in_(self._orphaned_owners(conn))
+            )
+            orphaned = conn.execute(
                 sa.select(_D.c.key)
-                .where(_D.c.status == str(Status.SENDING), _D.c.claimed_at < now - self.lease)
+                .where(_D.c.status == str(Status.SENDING), stale)
                 .order_by(_D.c.claimed_at, _D.c.key)
             ).scalars()
-            out.extend(stale)
+            out.extend(orphaned)
         return out
 
     def first_activity(self) -> datetime | None:
@@ -665,19 +700,35 @@ class Ledger:
 
     def next_retry_at(self) -> datetime | None:
         """When the daemon should wake for retries: the earliest next_attempt_at of FAILED
-        rows, or claimed_at + lease of SENDING rows. None if there is nothing to retry."""
+        rows, or claimed_at + lease of SENDING rows (claimed_at itself, i.e. at once, when
+        their owner is a process of this host that is gone). None if there is nothing to
+        retry."""
         with self._read() as conn:
             failed = conn.execute(
                 sa.select(sa.func.min(_D.c.next_attempt_at)).where(
                     _D.c.status == str(Status.FAILED)
                 )
             ).scalar()
-            sending = conn.execute(
-                sa.select(sa.func.min(_D.c.claimed_at)).where(_D.c.status == str(Status.SENDING))
-            ).scalar()
-        candidates = [_as_utc(failed), _as_utc(sending, self.lease)]
+            held = conn.execute(
+                sa.select(_D.c.owner, sa.func.min(_D.c.claimed_at))
+                .where(_D.c.status == str(Status.SENDING))
+                .group_by(_D.c.owner)
+            ).all()
+        candidates = [_as_utc(failed)]
+        for owner, claimed_at in held:
+            candidates.append(
+                _as_utc(claimed_at, timedelta(0) if owner_gone(owner) else self.lease)
+            )
         present = [c for c in candidates if c is not None]
         return min(present) if present else None
+
+    def held(self, owner: str) -> int:
+        """How many rows `owner` holds in SENDING (claimed, outcome not yet recorded)."""
+        with self._read() as conn:
+            q = sa.select(sa.func.count()).where(
+                _D.c.status == str(Status.SENDING), _D.c.owner == owner
+            )
+            return int(conn.execute(q).scalar() or 0)
 
     def history(
         self,

@@ -349,8 +349,9 @@ def test_bad_config_at_start_exits_78_with_one_line_errors(
 def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
     tmp_path: Path, spawn: Spawn
 ) -> None:
-    """SIGKILL during a 301-message batch to a slow server, restart: all delivered; duplicates
-    only among the keys unrecorded at the kill: the sends in flight plus one group (≤ 32 keys)."""
+    """SIGKILL during a 301-message batch to a slow server, restart: the dead process's claims
+    are taken at once (lease 5 min), all delivered; duplicates only among the keys unrecorded
+    at the kill: the sends in flight plus one group (≤ 32 keys)."""
     members = [
         Agency(f"cq-{i:03d}", f"Cơ quan {i:03d}", (f"cq{i:03d}@tinh.example",)) for i in range(300)
     ]
@@ -361,7 +362,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
             groups=(Group("tat-ca", "các cơ quan trên địa bàn tỉnh", [a.id for a in members]),),
             tasks=(Task("nv01", 1, "Nhiệm vụ thử nghiệm số một", "so-mot", support=("tat-ca",)),),
             support_before=(14,),
-            lease_minutes=0.05,  # 3 s
+            lease_minutes=5,  # the default: a restart must not wait it out
         )
         cfg = write_config(tmp_path, config)
         expected = {KEY_X} | {f"nv01|2026|bao-cao|D-14|{a.id}|email|{a.email[0]}" for a in members}
@@ -379,7 +380,10 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
         assert set(ledger_at_kill) == expected  # the whole batch was claimed at once
         assert marked <= received_keys  # never marked sent without being sent
 
+        # What systemd does: a restart 10 s later. The claims of the killed process (this
+        # host, its pid gone) are taken at once, not after the 5-minute lease.
         second = spawn(cfg, X + timedelta(seconds=10))
+        second.wait_for_line(r"recovering nv01\|.*its process is gone", 60)
         second.wait_for_line(r"cycle at \S+: \d+ message", 60)
         assert second.stop() == 0
         everything = smtp.received()
@@ -389,7 +393,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
     recovered = len(re.findall(r"recovering nv01\|", second.text()))
     print(
         f"\ncrash: killed after {len(at_kill)} of {len(expected)} messages; {len(marked)} marked sent, "
-        f"{len(in_flight)} in flight at the kill; {recovered} recovered after the lease; "
+        f"{len(in_flight)} in flight at the kill; {recovered} taken over at the restart; "
         f"{duplicates} duplicate(s) in {len(everything)} messages"
     )
     assert set(counts) == expected, f"missing: {sorted(expected - set(counts))[:5]}"
@@ -615,3 +619,24 @@ def test_full_ledger_mid_batch_stops_sending_and_resumes_without_duplicates(
     assert errors == [refused]
     assert "Traceback" not in daemon.text()
     assert set(_ledger_status(tmp_path / "ledger.db").values()) == {"sent"}
+
+
+@pytest.mark.timeout(120)
+def test_a_batch_longer_than_the_lease_keeps_its_claims(tmp_path: Path, spawn: Spawn) -> None:
+    """A 301-message batch outlasting a 3 s lease: its daemon renews the lease while sending, so
+    a second daemon on the same ledger (alive owner: wait for the lease) sends no duplicate."""
+    with TimedSMTPServer(delay=0.03) as smtp:
+        config, expected = _wide_config(smtp.port, 300, lease_minutes=0.05)
+        cfg = write_config(tmp_path, config)
+        first = spawn(cfg, X - timedelta(seconds=1))
+        assert smtp.wait_for(20, timeout=60) >= 20, first.text()
+        second = spawn(cfg, X + timedelta(seconds=1))
+        first.wait_for_line(r"cycle at \S+: \d+ message", 90)
+        time.sleep(1)
+        assert first.stop() == 0 and second.stop() == 0
+        everything = smtp.received()
+    counts = Counter(k for _t, m in everything for k in reminder_keys(m))
+    print(f"\nlease renewal: {len(everything)} messages for {len(expected)} keys")
+    assert set(counts) == expected
+    assert max(counts.values()) == 1, "the second daemon took over claims still being sent"
+    assert "recovering" not in second.text()

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
+from reminder import owner
 from reminder.ledger import (
     CHUNK,
     ERROR_MAX_CHARS,
@@ -220,6 +222,59 @@ def test_stale_sending_row_is_reclaimed_and_logged(
     d = ledger.get(r.key)
     assert d is not None
     assert (d.status, d.attempts, d.owner) == (Status.SENDING, 2, "new:7")
+
+
+def test_claims_of_a_dead_process_of_this_host_are_taken_at_once(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Within the lease, SENDING rows whose owner process (this host) is gone are claimed
+    again at once, late flag as this claim says; due_retries and next_retry_at show them."""
+    from test_owner import dead_owner
+
+    rs = [rem(i) for i in range(3)]
+    dead = dead_owner()
+    ledger.claim(rs, T0, owner=dead)
+    later = T0 + timedelta(seconds=10)
+    assert ledger.next_retry_at() == T0
+    assert ledger.due_retries(later) == keys(rs)
+    with caplog.at_level(logging.WARNING, logger="reminder.ledger"):
+        assert ledger.claim(rs, later, late=True, owner=str(owner.current())) == rs
+    assert sum("its process is gone" in m and dead in m for m in caplog.messages) == 3
+    for r in rs:
+        d = ledger.get(r.key)
+        assert d is not None
+        assert (d.status, d.attempts, d.owner, d.late) == (
+            Status.SENDING,
+            2,
+            str(owner.current()),
+            True,
+        )
+
+
+def test_claims_of_a_live_or_unknown_owner_wait_for_the_lease(ledger: Ledger) -> None:
+    """Rows of a live process, of another host or of an old-format owner stay within the lease."""
+    from test_owner import dead_owner
+
+    dead = owner.Owner.parse(dead_owner())
+    assert dead is not None
+    owners = [str(owner.current()), str(replace(dead, host="may-chu-khac")), "may:123"]
+    for i, who in enumerate(owners):
+        ledger.claim([rem(i)], T0, owner=who)
+    assert ledger.claim([rem(i) for i in range(3)], T0 + LEASE, owner="x") == []
+    assert ledger.due_retries(T0 + LEASE) == []
+    assert ledger.next_retry_at() == T0 + LEASE
+
+
+def test_renew_extends_the_lease_of_the_owners_sending_rows(ledger: Ledger) -> None:
+    """renew(owner, now) moves claimed_at of that owner's SENDING rows only; a claim after
+    the first lease but within the renewed one gets nothing."""
+    mine, other, done = rem("m"), rem("o"), rem("d")
+    ledger.claim([mine, done], T0, owner="me")
+    ledger.claim([other], T0, owner="other")
+    ledger.mark_sent([done.key], T0)
+    assert ledger.renew("me", T0 + timedelta(minutes=4)) == 1
+    late = T0 + LEASE + timedelta(seconds=1)
+    assert ledger.claim([mine, other, done], late, owner="x") == [other]
 
 
 def test_fresh_sending_row_is_not_reclaimed(
