@@ -198,10 +198,8 @@ def tokens(text: str) -> list[Tok]:
         if raw in _SEPARATORS:
             out.append(Tok(raw, ""))
         else:
-            ws = words(raw)
-            out.extend(Tok(raw if i == 0 else "", w) for i, w in enumerate(ws))
-            if not ws:  # punctuation only, e.g. "-"
-                continue
+            # the first word carries the text as written; "UBND" gives four words
+            out.extend(Tok(raw if i == 0 else "", w) for i, w in enumerate(words(raw)))
     return out
 
 

@@ -8,6 +8,7 @@ its name says: BadInput, one line.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import zipfile
@@ -24,8 +25,6 @@ def sniff(data: bytes) -> str:
     """ "docx", "pdf", "text", or a description of what else the bytes are."""
     if data.startswith(b"PK\x03\x04"):
         try:
-            import io
-
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 return "docx" if "word/document.xml" in z.namelist() else "a zip archive"
         except zipfile.BadZipFile:

@@ -79,17 +79,23 @@ class Outcome:
     splits_to_check: int
 
     def summary(self) -> str:
-        """ "11 tasks, 9 timing phrases understood, 2 to check; 7 agencies matched, …"."""
-        n = len(self.tasks)
+        """ "11 tasks, 9 timing phrases understood, 2 tasks to check; 7 agencies and groups
+        matched, 2 new groups proposed, …"."""
         to_check = sum(1 for t in self.tasks if t.to_check)
         new_agencies = sum(1 for e in self.proposed if not e.is_group)
         new_groups = len(self.proposed) - new_agencies
         return (
-            f"{n} tasks, {self.timing_understood} timing phrases understood, "
-            f"{to_check} tasks to check; {len(self.matched)} agencies and groups matched, "
-            f"{new_agencies} new agencies and {new_groups} new groups proposed, "
-            f"{self.splits_to_check} agency splits to check"
+            f"{_n(len(self.tasks), 'task')}, {self.timing_understood} timing phrases understood, "
+            f"{_n(to_check, 'task')} to check; "
+            f"{len(self.matched)} agencies and groups matched, "
+            f"{_n(new_agencies, 'new agency', 'new agencies')} and "
+            f"{_n(new_groups, 'new group')} proposed, "
+            f"{_n(self.splits_to_check, 'agency split')} to check"
         )
+
+
+def _n(count: int, singular: str, plural: str = "") -> str:
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def build(

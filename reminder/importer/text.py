@@ -231,12 +231,18 @@ def _own_end(col: Column, ws: list[Word], pos: int, nxt: Column | None, d: Direc
     return None
 
 
+@lru_cache(maxsize=16384)
+def _word_tokens(word: str) -> tuple[names.Tok, ...]:
+    """One word's name tokens (words recur: a table has few distinct ones)."""
+    return tuple(names.tokens(word))
+
+
 def _tokens(ws: list[Word], pos: int, count: int) -> tuple[list[names.Tok], list[int]]:
     """The name tokens of words pos… (at most `count` words), and the word each came from."""
     toks: list[names.Tok] = []
     owner: list[int] = []
     for k in range(pos, min(len(ws), pos + count)):
-        part = names.tokens(ws[k].text)
+        part = _word_tokens(ws[k].text)
         toks += part
         owner += [k] * len(part)
     return toks, owner
