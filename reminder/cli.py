@@ -84,9 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _now_arg(run)
 
-    pv = sub.add_parser("preview", help="print the message a task's next reminder would send")
+    pv = sub.add_parser(
+        "preview",
+        help="print the message the daemon will send for a task's next reminder (the whole "
+        "digest to that address)",
+    )
     pv.add_argument("task", help="task id or number")
-    pv.add_argument("--agency", help="the receiving agency id (default: the first recipient)")
+    pv.add_argument("--agency", help="the receiving agency id (default: the lead's next reminder)")
     pv.add_argument("--channel", choices=["email", "telegram"], help="which channel's message")
     _now_arg(pv)
 

@@ -23,7 +23,7 @@ from reminder.cli import (
     UsageError,
 )
 from reminder.config import Settings, load
-from reminder.model import VN_TZ, Message, Task
+from reminder.model import VN_TZ, Completion, Message, Role, Task
 
 if TYPE_CHECKING:
     from reminder.channels.base import Channel, Receipt
@@ -87,7 +87,8 @@ def _safe_url(url: str) -> str:
 
 
 def upcoming(args: argparse.Namespace) -> int:
-    """List the reminders due in the next --days days."""
+    """List the reminders due in the next --days days (finished work left out, as the daemon
+    leaves it out; the table says what was left out)."""
     from reminder import views
     from reminder.planner import plan
 
@@ -96,25 +97,57 @@ def upcoming(args: argparse.Namespace) -> int:
         raise UsageError(f"no agency or group {args.agency!r} in {settings.source}")
     now = _now(args)
     until = now + timedelta(days=args.days)
-    found = plan(settings.catalog, now, until, channels=settings.channels)
+    completions = _completions(settings)
+    everything = plan(settings.catalog, now, until, channels=settings.channels)
     if args.agency:
-        found = [r for r in found if args.agency in (r.agency, r.named_as)]
+        everything = [r for r in everything if args.agency in (r.agency, r.named_as)]
+    found = [r for r in everything if not views.finished(r, completions)]
     if args.json:
         print(views.upcoming_json(found))
     else:
         _warnings(settings)
         print(views.upcoming_table(settings.catalog, found, now, until))
+        skipped = [r for r in everything if views.finished(r, completions)]
+        lines = views.done_lines(settings.catalog, skipped, completions)
+        if lines:
+            print("\n".join(lines))
     return EX_OK
 
 
 def explain(args: argparse.Namespace) -> int:
-    """Explain one task's deadlines and reminders."""
+    """Explain one task's deadlines and reminders (and which work is recorded as done)."""
     from reminder import views
 
     settings = _settings(args)
     task = _task(settings, args.task)
-    print(views.explain(settings.catalog, task, _now(args), args.years, settings.channels))
+    completions = _completions(settings)
+    print(
+        views.explain(
+            settings.catalog, task, _now(args), args.years, settings.channels, completions
+        )
+    )
     return EX_OK
+
+
+def _completions(settings: Settings) -> dict[tuple[str, str, str], Completion]:
+    """The current completion records, which the daemon reads before planning; {} while the
+    ledger does not exist yet (a view does not create it)."""
+    prefix = "sqlite:///"
+    url = settings.database_url
+    if url == prefix + ":memory:" or (url.startswith(prefix) and not Path(url[10:]).exists()):
+        return {}
+    from reminder.ledger import Ledger
+
+    try:  # read as it is: alembic (half the import time) only when the schema is behind
+        with Ledger(url, lease=settings.lease) as ledger:
+            return ledger.completions.current()
+    except Exception:  # an older schema, or a ledger that cannot be opened: migrate, or
+        pass  # exit 69 with the path and the reason
+    ledger = _ledger(settings)
+    try:
+        return ledger.completions.current()
+    finally:
+        ledger.close()
 
 
 def _ledger(settings: Settings) -> Ledger:
@@ -168,30 +201,39 @@ async def _run_once(settings: Settings, now: datetime) -> int:
 
 
 def preview(args: argparse.Namespace) -> int:
-    """Print the message of the task's next reminder (to --agency, on --channel)."""
+    """Print the message the daemon will send for the task's next reminder: to the lead (or
+    --agency), on --channel, merged with every other reminder due to that address then."""
+    from reminder import views
+    from reminder.dispatch import digests
     from reminder.planner import plan
     from reminder.render import Renderer
 
     settings = _settings(args)
     task = _task(settings, args.task)
     now = _now(args)
+    cat, both = settings.catalog, ("email", "telegram")
+    completions = _completions(settings)
+    ahead = [r for r in plan(cat, now, now + timedelta(days=800), channels=both)]
     found = [
         r
-        for r in plan(
-            settings.catalog, now, now + timedelta(days=800), channels=("email", "telegram")
-        )
+        for r in ahead
         if r.task_id == task.id
         and (args.agency is None or args.agency in (r.agency, r.named_as))
         and (args.channel is None or r.channel == args.channel)
+        and not views.finished(r, completions)
     ]
     if not found:
         raise UsageError(
             f"task {task.number} has no reminder to that recipient in the next 800 days", EX_DATAERR
         )
-    first = found[0]
-    today = first.send_at.astimezone(settings.catalog.calendar.timezone).date()
-    message = Renderer(settings.catalog, settings.templates_dir).render([first], today=today)
-    print(f"# {first.channel} to {first.address} at {first.send_at.isoformat()} (key {first.key})")
+    first = next((r for r in found if r.role is Role.LEAD), found[0])
+    at_once = [
+        r for r in ahead if r.send_at == first.send_at and not views.finished(r, completions)
+    ]
+    batch = next(b for b in digests(at_once) if first in b)
+    today = first.send_at.astimezone(cat.calendar.timezone).date()
+    message = Renderer(cat, settings.templates_dir).render(batch, today=today)
+    print(views.preview_head(cat, first, batch))
     print(f"Subject: {message.subject}\n")
     print(message.text)
     return EX_OK

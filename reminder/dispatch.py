@@ -217,7 +217,7 @@ class Dispatcher:
         keeper = asyncio.create_task(self._keep_claims(now))
         try:
             by_channel: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
-            for batch in _digests(reminders):
+            for batch in digests(reminders):
                 message = await self._render(batch, run)
                 if message is not None:
                     by_channel[message.channel].append((message, batch))
@@ -381,8 +381,9 @@ class _Run:
     recorder: Recorder
 
 
-def _digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
-    """Reminders for the same (agency, channel, address) go out as one message."""
+def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
+    """Reminders for the same (agency, channel, address) go out as one message (`preview`
+    shows the same grouping)."""
     groups: dict[tuple[str, str, str], list[Reminder]] = defaultdict(list)
     for r in reminders:
         groups[(r.agency, r.channel, r.address)].append(r)

@@ -7,17 +7,18 @@ no clock, so they are easy to test.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from reminder.model import Catalog, Frequency, Reminder, Role, Task
+from reminder.model import Catalog, Completion, Frequency, Reminder, Role, Task
 from reminder.occurrences import deadlines
 from reminder.planner import ladder_for, rungs
 from reminder.recipients import reach, successor, task_recipients
 from reminder.workdays import WorkCalendar
 
+Work = tuple[str, str, str]  # (task_id, occurrence, milestone_id or '' for the whole occurrence)
 ROLE_VI = {Role.LEAD: "chủ trì", Role.SUPPORT: "phối hợp"}
 WEEKDAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -109,9 +110,15 @@ def _agency_label(catalog: Catalog, r: Reminder) -> str:
 
 
 def explain(
-    catalog: Catalog, task: Task, now: datetime, years: int, channels: Sequence[str]
+    catalog: Catalog,
+    task: Task,
+    now: datetime,
+    years: int,
+    channels: Sequence[str],
+    completions: Mapping[Work, Completion] | None = None,
 ) -> str:
-    """Why the task's deadlines and reminders are what they are, for the next `years`."""
+    """Why the task's deadlines and reminders are what they are, for the next `years`
+    (work recorded as done gets no reminders: it says "done on …" instead)."""
     cal = WorkCalendar(catalog.calendar)
     rec = task.timing
     assumed = "  [ASSUMED timing: confirm in config.toml]" if task.assumed else ""
@@ -144,6 +151,10 @@ def explain(
         moved = f" (rule gives {day(d.nominal)})" if d.nominal != d.due else ""
         out.append(f"      deadline {day(d.due)}{moved}{assumed}")
         out += [f"      why: {reason}" for reason in d.reasons]
+        record = completion_of(d.task_id, d.occurrence, d.milestone_id, completions or {})
+        if record is not None:
+            out.append(f"      {done_note(record)}: no reminders")
+            continue
         for role, ladder in ladders.items():
             steps = ", ".join(f"{r.tag} {s:%d/%m %H:%M}" for r, s in rungs(d.due, ladder, cal))
             if role not in reached:
@@ -176,6 +187,59 @@ def _after_trigger(catalog: Catalog, task: Task, today: date, cal: WorkCalendar)
         dates = ", ".join(f"{d.milestone_id} {day(d.due)}" for d in found)
         lines.append(f"      e.g. trigger_date = {today.isoformat()} gives: {dates}")
     return lines
+
+
+def completion_of(
+    task_id: str, occurrence: str, milestone_id: str, completions: Mapping[Work, Completion]
+) -> Completion | None:
+    """The record that finishes this milestone: its own, or its whole occurrence's."""
+    return completions.get((task_id, occurrence, milestone_id)) or completions.get(
+        (task_id, occurrence, "")
+    )
+
+
+def finished(r: Reminder, completions: Mapping[Work, Completion]) -> bool:
+    """Whether the daemon leaves `r` out because its work is recorded as done."""
+    return completion_of(r.task_id, r.occurrence, r.milestone_id, completions) is not None
+
+
+def done_note(c: Completion) -> str:
+    """'done on 10/12/2026 (occurrence 2026, by ops:lan, Báo cáo số 12/BC-SNV)'."""
+    scope = f"milestone {c.milestone_id}" if c.milestone_id else f"occurrence {c.occurrence}"
+    extra = ", ".join(x for x in (scope, f"by {c.by}" if c.by else "", c.ref) if x)
+    return f"done on {c.done_on:%d/%m/%Y} ({extra})"
+
+
+def done_lines(
+    catalog: Catalog, skipped: Sequence[Reminder], completions: Mapping[Work, Completion]
+) -> list[str]:
+    """For `upcoming`: the reminders left out because their work is done, one line per milestone."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for r in skipped:
+        work = (r.task_id, r.occurrence, r.milestone_id)
+        counts[work] = counts.get(work, 0) + 1
+    if not counts:
+        return []
+    lines = ["", "Not sent, recorded as done:"]
+    for (task_id, occurrence, milestone_id), n in counts.items():
+        record = completion_of(task_id, occurrence, milestone_id, completions)
+        if record is None:  # not skipped for being done: cannot happen, say nothing
+            continue
+        number = catalog.task(task_id).number
+        lines.append(
+            f"  #{number} {occurrence} {milestone_id}: {n} reminder(s) — {done_note(record)}"
+        )
+    return lines
+
+
+def preview_head(catalog: Catalog, first: Reminder, batch: Sequence[Reminder]) -> str:
+    """`preview`'s first line: channel, address, instant, and which tasks the digest merges."""
+    head = f"# {first.channel} to {first.address} at {first.send_at.isoformat()}"
+    if len(batch) == 1:
+        return f"{head} (key {first.key})"
+    numbers = sorted({catalog.task(r.task_id).number for r in batch})
+    tasks = ", ".join(str(n) for n in numbers)
+    return f"{head}: one digest of {len(batch)} reminders, tasks {tasks} (as the daemon sends it)"
 
 
 def _explain_recipients(catalog: Catalog, task: Task, channels: Sequence[str]) -> list[str]:

@@ -207,13 +207,13 @@ def test_done_stops_that_occurrence(tmp_path: Path, plan: list[dict[str, Any]]) 
 
 
 def test_preview_prints_a_vietnamese_subject(tmp_path: Path) -> None:
-    """`preview 1 --channel email` prints the next e-mail's Vietnamese subject and body."""
+    """`preview 1 --channel email` prints the lead's next e-mail (a digest): Vietnamese subject and body."""
     config = shipped_copy(tmp_path)
     proc = cli(config, "preview", "1", "--channel", "email", "--now", UPCOMING_FROM)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("# email to ")
-    assert lines[1].startswith("Subject: [Nhắc hạn] ") and "hạn ngày" in lines[1]
+    assert lines[0].startswith("# email to sonoivu@tinh.example ")
+    assert lines[1].startswith("Subject: [Nhắc hạn] ") and "ngày 15/12/2026" in lines[1]
     assert "Kính gửi:" in proc.stdout and "Nhiệm vụ số 1:" in proc.stdout
     assert unicodedata.is_normalized("NFC", proc.stdout)
 
