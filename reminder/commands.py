@@ -156,7 +156,9 @@ def _ledger(settings: Settings) -> Ledger:
     from reminder.ledger import LedgerError, open_ledger
 
     try:
-        return open_ledger(settings.database_url, lease=settings.lease)
+        return open_ledger(
+            settings.database_url, lease=settings.lease, password=settings.database_password
+        )
     except LedgerError as exc:
         raise UsageError(str(exc), EX_UNAVAILABLE) from None
 

@@ -91,7 +91,10 @@ class Daemon:
             log.warning("config: %s", warning)
         try:
             self.ledger = await asyncio.to_thread(
-                open_ledger, self.settings.database_url, lease=self.settings.lease
+                open_ledger,
+                self.settings.database_url,
+                lease=self.settings.lease,
+                password=self.settings.database_password,
             )
         except Exception as exc:  # LedgerError says where and why; anything else, in one line
             why = str(exc) if isinstance(exc, LedgerError) else _one_line(exc)

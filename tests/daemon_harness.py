@@ -84,6 +84,31 @@ class Config:
     max_attempts: int = 3
     retry_initial_seconds: float = 5
     extra: str = ""  # appended verbatim
+    database_url: str | None = None  # instead of the SQLite file `database` (no password in it)
+    database_password_file: str | None = None  # [database] password_file
+
+
+@dataclass
+class LedgerDb:
+    """Where a test's daemons keep their ledger: `config()` for Config(**…), `url` for Ledger."""
+
+    url: str  # with the password, for the test's own Ledger
+    config_url: str | None = None  # None: the SQLite file of Config.database
+    password_file: str | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The Config fields that put the ledger here."""
+        return {"database_url": self.config_url, "database_password_file": self.password_file}
+
+    def statuses(self) -> dict[str, str]:
+        """key → status, read straight from the ledger."""
+        import sqlalchemy as sa
+
+        from reminder.ledger import Ledger
+
+        with Ledger(self.url) as led, led.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT key, status FROM delivery"))
+            return {k: s for k, s in rows}
 
 
 def _toml_list(items: Iterable[object]) -> str:
@@ -121,7 +146,8 @@ def config_text(c: Config) -> str:
         f"lease_minutes = {c.lease_minutes}",
         "",
         "[database]",
-        f'url = "sqlite:///{c.database}"',
+        f'url = "{c.database_url or "sqlite:///" + c.database}"',
+        *([f'password_file = "{c.database_password_file}"'] if c.database_password_file else []),
         "",
         "[channels.email]",
         'transport = "smtp"',

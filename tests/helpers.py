@@ -29,6 +29,7 @@ def write_config(
     telegram: str | None = None,
     max_attempts: int = 8,
     titles: dict[str, str] | None = None,
+    database: str | None = None,
 ) -> Path:
     """Copy the shipped config into `folder` (ledger and outbox land there too) and edit it.
 
@@ -36,11 +37,11 @@ def write_config(
     `ca_file`; telegram_url: transport "bot" at that base URL. `email` / `telegram` force a
     transport ("outbox", "off") otherwise. Retries wait 1 s, doubling, capped at 4 s.
     titles: task id → new title (TOML basic-string escaped here).
+    database: the ledger URL (no password in it); default a SQLite file in `folder`.
     """
     text = SHIPPED_CONFIG.read_text(encoding="utf-8")
-    text = _sub(
-        text, r'^url = "sqlite:///reminder\.db"$', f'url = "sqlite:///{folder / "ledger.db"}"'
-    )
+    url = database or f"sqlite:///{folder / 'ledger.db'}"
+    text = _sub(text, r'^url = "sqlite:///reminder\.db"$', f'url = "{url}"')
     text = _sub(text, r'^dir = "outbox".*$', f'dir = "{folder / "outbox"}"')
     text = _sub(text, r"^max_attempts = \d+", f"max_attempts = {max_attempts}")
     text = _sub(text, r"^retry_initial_seconds = \d+", "retry_initial_seconds = 1")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import re
 import signal
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from daemon_harness import (
     Config,
     DaemonProcess,
     Group,
+    LedgerDb,
     Task,
     TimedSMTPServer,
     history,
@@ -35,6 +35,7 @@ from daemon_harness import (
     write_config,
 )
 from fakes.notify_socket import FakeNotifySocket
+from pgcluster import PgCluster
 
 from reminder.model import VN_TZ
 from reminder.recorder import GROUP_KEYS
@@ -95,10 +96,18 @@ def _context_switches(pid: int) -> int:
     return total
 
 
-def _ledger_status(db: Path) -> dict[str, str]:
-    """key → status, read straight from the SQLite ledger."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return dict(conn.execute("SELECT key, status FROM delivery"))
+@pytest.fixture
+def ledger_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> LedgerDb:
+    """The daemons' ledger on `backend`: the SQLite file next to the config, or a new
+    PostgreSQL database whose password the daemons read from [database] password_file."""
+    if backend == "sqlite":
+        return LedgerDb(f"sqlite:///{tmp_path / 'ledger.db'}")
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    name = cluster.new_database()
+    secret = tmp_path / "db.password"
+    secret.write_text(cluster.password + "\n")
+    secret.chmod(0o600)
+    return LedgerDb(cluster.url(name), cluster.url(name, password=False), str(secret))
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,10 +115,10 @@ def _ledger_status(db: Path) -> dict[str, str]:
 
 @pytest.mark.timeout(40)
 def test_reminder_due_soon_is_sent_on_time_and_exactly_once(
-    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn, ledger_db: LedgerDb
 ) -> None:
     """A reminder due 3 s after start reaches the SMTP server within 1.5 s of its instant, once."""
-    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port, **ledger_db.config()))
     daemon = spawn(cfg, X - timedelta(seconds=3), log_level="DEBUG")
 
     assert smtp.wait_for(1, timeout=20) == 1, daemon.text()
@@ -141,7 +150,7 @@ def test_reminder_due_soon_is_sent_on_time_and_exactly_once(
     time.sleep(2.5)  # a second copy would come now if the wake-up or a sweep repeated it
     assert smtp.count() == 1
     assert daemon.stop() == 0
-    assert _ledger_status(tmp_path / "ledger.db") == {KEY_X: "sent"}
+    assert ledger_db.statuses() == {KEY_X: "sent"}
 
 
 @pytest.mark.timeout(40)
@@ -270,11 +279,16 @@ def test_sighup_with_a_broken_file_keeps_the_old_config(
 
 @pytest.mark.timeout(40)
 def test_transient_smtp_failure_is_retried_at_the_backoff_instant(
-    tmp_path: Path, smtp: TimedSMTPServer, notify: FakeNotifySocket, spawn: Spawn
+    tmp_path: Path,
+    smtp: TimedSMTPServer,
+    notify: FakeNotifySocket,
+    spawn: Spawn,
+    ledger_db: LedgerDb,
 ) -> None:
     """A 451 at the instant: the daemon wakes again after the backoff (said in local time) and sends."""
     smtp.tempfail.add("somot@tinh.example")
-    cfg = write_config(tmp_path, Config(smtp_port=smtp.port, retry_initial_seconds=2))
+    config = Config(smtp_port=smtp.port, retry_initial_seconds=2, **ledger_db.config())
+    cfg = write_config(tmp_path, config)
     daemon = spawn(cfg, X - timedelta(seconds=2), notify_socket=notify.path)
     failed = daemon.wait_for_line(r"WARNING reminder\.dispatch: failed, retry at ", 20)
     assert "2026-12-01T08:00:02" in failed
@@ -286,9 +300,8 @@ def test_transient_smtp_failure_is_retried_at_the_backoff_instant(
     assert reminder_keys(smtp.received()[0][1]) == [KEY_X]
     daemon.wait_for_line(r"next reminders at|nothing due in the next", 5)
     assert daemon.stop() == 0
-    with sqlite3.connect(tmp_path / "ledger.db") as conn:
-        rows = conn.execute("SELECT key, status, attempts FROM delivery").fetchall()
-    assert rows == [(KEY_X, "sent", 2)]
+    rows = history(cfg)
+    assert [(r["key"], r["status"], r["attempts"]) for r in rows] == [(KEY_X, "sent", 2)]
 
 
 SLOW_CYCLE = """
@@ -347,7 +360,7 @@ def test_bad_config_at_start_exits_78_with_one_line_errors(
 
 @pytest.mark.timeout(90)
 def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
-    tmp_path: Path, spawn: Spawn
+    tmp_path: Path, spawn: Spawn, ledger_db: LedgerDb
 ) -> None:
     """SIGKILL during a 301-message batch to a slow server, restart: the dead process's claims
     are taken at once (lease 5 min), all delivered; duplicates only among the keys unrecorded
@@ -363,6 +376,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
             tasks=(Task("nv01", 1, "Nhiệm vụ thử nghiệm số một", "so-mot", support=("tat-ca",)),),
             support_before=(14,),
             lease_minutes=5,  # the default: a restart must not wait it out
+            **ledger_db.config(),
         )
         cfg = write_config(tmp_path, config)
         expected = {KEY_X} | {f"nv01|2026|bao-cao|D-14|{a.id}|email|{a.email[0]}" for a in members}
@@ -373,7 +387,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
         time.sleep(0.3)  # the server notices the closed connection
         at_kill = smtp.received()
         assert len(at_kill) < len(expected), "the batch finished before the kill: make it slower"
-        ledger_at_kill = _ledger_status(tmp_path / "ledger.db")
+        ledger_at_kill = ledger_db.statuses()
         marked = {k for k, s in ledger_at_kill.items() if s == "sent"}
         received_keys = {k for _t, m in at_kill for k in reminder_keys(m)}
         in_flight = received_keys - marked  # on the wire, or accepted but not yet marked
@@ -401,12 +415,12 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_few_duplicates(
     assert len(in_flight) <= GROUP_KEYS + 1  # one group + the one message on the wire
     assert {k for k, n in counts.items() if n > 1} <= in_flight
     assert recovered == len(expected) - len(marked)
-    assert set(_ledger_status(tmp_path / "ledger.db").values()) == {"sent"}
+    assert set(ledger_db.statuses().values()) == {"sent"}
 
 
 @pytest.mark.timeout(60)
 def test_outage_sends_recent_late_reminder_and_records_old_one_as_missed(
-    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn, ledger_db: LedgerDb
 ) -> None:
     """After downtime: a reminder 2 h late is sent once saying it is late; one 3 days late is recorded missed."""
     config = Config(
@@ -428,6 +442,7 @@ def test_outage_sends_recent_late_reminder_and_records_old_one_as_missed(
             Task("nv02", 2, "Nhiệm vụ thử nghiệm số hai", "so-hai"),
         ),
         catch_up_hours=24,
+        **ledger_db.config(),
     )
     cfg = write_config(tmp_path, config)
     # The ledger already has rows: the daemon ran on 06/11 and sent that day's reminder.
@@ -465,10 +480,10 @@ def test_outage_sends_recent_late_reminder_and_records_old_one_as_missed(
 
 @pytest.mark.timeout(60)
 def test_two_daemons_and_a_clock_jumped_back_cannot_duplicate(
-    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn, ledger_db: LedgerDb
 ) -> None:
     """Two daemons on one ledger wake at the same instant, then a third restarts before it: one copy."""
-    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port, **ledger_db.config()))
     a = spawn(cfg, X - timedelta(seconds=2))
     b = spawn(cfg, X - timedelta(seconds=2))
     assert smtp.wait_for(1, timeout=30) == 1, f"{a.text()}\n---\n{b.text()}"
@@ -490,7 +505,7 @@ def test_two_daemons_and_a_clock_jumped_back_cannot_duplicate(
     assert c.stop() == 0
     assert smtp.count() == 1
     assert "sent email" not in c.text()
-    assert _ledger_status(tmp_path / "ledger.db") == {KEY_X: "sent"}
+    assert ledger_db.statuses() == {KEY_X: "sent"}
 
 
 @pytest.mark.timeout(40)

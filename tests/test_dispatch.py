@@ -1,5 +1,6 @@
-"""Dispatcher.cycle end to end: the shipped plan, a real ledger on a temp SQLite file, and the
-real channels against the loopback SMTP server and the fake Telegram Bot API."""
+"""Dispatcher.cycle end to end: the shipped plan, a real ledger (every test runs on a temp
+SQLite file and on a PostgreSQL database), and the real channels against the loopback SMTP
+server and the fake Telegram Bot API."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fakes.smtp_server import FakeSMTPServer, Received
 from fakes.telegram_api import TOKEN as BOT_TOKEN
 from fakes.telegram_api import FakeTelegramAPI
 from helpers import write_config
+from pgcluster import PgCluster
 
 from reminder.config import Settings, load
 from reminder.dispatch import Dispatcher, Outcome
@@ -39,7 +41,8 @@ class Rig:
         self.dispatcher = self._open()
 
     def _open(self) -> Dispatcher:
-        ledger = Ledger(self.settings.database_url, lease=self.settings.lease)
+        s = self.settings
+        ledger = Ledger(s.database_url, lease=s.lease, password=s.database_password)
         ledger.migrate()
         self.ledgers.append(ledger)
         return Dispatcher(self.settings, ledger)
@@ -76,14 +79,28 @@ def rigs() -> Iterator[list[Rig]]:
 
 
 @pytest.fixture
-def make_rig(tmp_path: Path, rigs: list[Rig]) -> Any:
-    """make_rig(**write_config options) → a Rig on a temp copy of the shipped config."""
+def make_rig(
+    tmp_path: Path,
+    rigs: list[Rig],
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """make_rig(**write_config options) → a Rig on a temp copy of the shipped config, its
+    ledger on `backend` (PostgreSQL: a new database, the password in the environment)."""
     counter = iter(range(100))
+
+    def database() -> str | None:
+        if backend == "sqlite":
+            return None
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        monkeypatch.setenv("REMINDER_DATABASE_PASSWORD", cluster.password)
+        return cluster.url(cluster.new_database(), password=False)
 
     def make(**options: Any) -> Rig:
         folder = tmp_path / f"rig{next(counter)}"
         folder.mkdir()
-        rig = Rig(write_config(folder, **options))
+        rig = Rig(write_config(folder, database=database(), **options))
         rigs.append(rig)
         return rig
 

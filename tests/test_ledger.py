@@ -1,4 +1,5 @@
-"""The delivery ledger against real SQLite files: claims, retries, leases, migrations."""
+"""The delivery ledger against a real SQLite file and a real PostgreSQL database (every test
+that takes `ledger` or `db_url` runs on both): claims, retries, leases, migrations."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 import multiprocessing
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -67,7 +67,15 @@ def url(tmp_path: Path, name: str = "ledger.db") -> str:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
+def ledger(db_url: str) -> Iterator[Ledger]:
+    led = Ledger(db_url, lease=LEASE)
+    led.migrate()
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
     led = Ledger(url(tmp_path), lease=LEASE)
     led.migrate()
     yield led
@@ -149,10 +157,10 @@ def _race_in_threads(db: str, todo: list[Reminder], now: datetime) -> dict[int, 
     return results
 
 
-def test_two_ledgers_in_threads_claim_each_key_exactly_once(tmp_path: Path) -> None:
+def test_two_ledgers_in_threads_claim_each_key_exactly_once(db_url: str) -> None:
     """Two threads with separate Ledgers race over 200 keys, then over their stale rows:
     every key is won exactly once each time."""
-    db = url(tmp_path)
+    db = db_url
     Ledger(db).migrate()
     todo = [rem(i) for i in range(200)]
     for now in (T0, T0 + LEASE + timedelta(seconds=1)):  # fresh claims, then lease recoveries
@@ -171,9 +179,9 @@ def _process_worker(db_url: str, seed: int, start: Any, out: Any) -> None:
         out.put((seed, _claim_in_batches(led, todo, seed, T0, start)))
 
 
-def test_two_processes_claim_each_key_exactly_once(tmp_path: Path) -> None:
+def test_two_processes_claim_each_key_exactly_once(db_url: str) -> None:
     """Two OS processes racing over the same 200 keys: each key is won by exactly one."""
-    db = url(tmp_path)
+    db = db_url
     Ledger(db).migrate()
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(2)
@@ -502,9 +510,9 @@ def test_record_done_is_idempotent_and_done_lists_it(ledger: Ledger) -> None:
 # -- storage and migrations ---------------------------------------------------------------
 
 
-def test_sqlite_pragmas(ledger: Ledger) -> None:
+def test_sqlite_pragmas(sqlite_ledger: Ledger) -> None:
     """Connections run in WAL mode with synchronous=NORMAL, a busy timeout and foreign keys."""
-    with ledger.engine.connect() as conn:
+    with sqlite_ledger.engine.connect() as conn:
         got = [
             conn.exec_driver_sql(f"PRAGMA {p}").scalar()
             for p in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
@@ -519,32 +527,45 @@ def _head() -> str:
     return head
 
 
-def _version(path: Path) -> list[str]:
-    with sqlite3.connect(path) as db:
-        return [v for (v,) in db.execute("SELECT version_num FROM alembic_version")]
+def _version(path_or_url: Path | str) -> list[str]:
+    db = path_or_url if isinstance(path_or_url, str) else f"sqlite:///{path_or_url}"
+    with Ledger(db) as led, led.engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
 
 
-def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
+def _schema(led: Ledger) -> list[tuple[str, list[tuple[str, str]], list[str]]]:
+    """Every table with its columns (name, type) and its index names."""
+    with led.engine.connect() as conn:
+        insp = sa.inspect(conn)
+        return [
+            (
+                t,
+                [(c["name"], str(c["type"])) for c in insp.get_columns(t)],
+                sorted(str(i["name"]) for i in insp.get_indexes(t)),
+            )
+            for t in sorted(insp.get_table_names())
+        ]
+
+
+def test_migrate_twice_is_a_no_op(db_url: str) -> None:
     """A second migrate() leaves the version and the schema as they were."""
-    with Ledger(url(tmp_path)) as led:
+    with Ledger(db_url) as led:
         led.migrate()
-        with sqlite3.connect(tmp_path / "ledger.db") as db:
-            before = db.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+        before = _schema(led)
         led.migrate()
-        with sqlite3.connect(tmp_path / "ledger.db") as db:
-            after = db.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+        after = _schema(led)
     assert before == after
-    assert _version(tmp_path / "ledger.db") == [_head()]
+    assert _version(db_url) == [_head()]
 
 
-def test_migrate_existing_db_keeps_rows(tmp_path: Path) -> None:
+def test_migrate_existing_db_keeps_rows(db_url: str) -> None:
     """Re-running migrate() on a populated database (a restart) keeps every row."""
-    with Ledger(url(tmp_path)) as led:
+    with Ledger(db_url) as led:
         led.migrate()
         led.claim([rem(1), rem(2)], T0)
         led.mark_sent([rem(1).key], T0)
         led.record_done("t1", "2026", None, T0)
-    with Ledger(url(tmp_path)) as led:
+    with Ledger(db_url) as led:
         led.migrate()
         assert led.known_keys([rem(1).key, rem(2).key]) == {
             rem(1).key: Status.SENT,
@@ -553,27 +574,28 @@ def test_migrate_existing_db_keeps_rows(tmp_path: Path) -> None:
         assert led.done() == {("t1", "2026", None)}
 
 
-def test_migrate_adopts_a_db_without_alembic_version(tmp_path: Path) -> None:
+def test_migrate_adopts_a_db_without_alembic_version(db_url: str) -> None:
     """Tables created without alembic are stamped at the baseline, upgraded, and kept."""
-    with Ledger(url(tmp_path)) as led:
+    with Ledger(db_url) as led:
         SQLModel.metadata.create_all(led.engine)
         led.claim([rem(1)], T0)
         led.migrate()
         assert led.known_keys([rem(1).key]) == {rem(1).key: Status.SENDING}
-    assert _version(tmp_path / "ledger.db") == [_head()]
+    assert _version(db_url) == [_head()]
 
 
-def test_migrate_refuses_a_half_made_db(tmp_path: Path) -> None:
+def test_migrate_refuses_a_half_made_db(db_url: str) -> None:
     """A database with only some of the ledger tables and no version is an error, not a guess."""
-    with sqlite3.connect(tmp_path / "ledger.db") as db:
-        db.execute("CREATE TABLE delivery (key TEXT PRIMARY KEY)")
-    with Ledger(url(tmp_path)) as led, pytest.raises(LedgerError, match="unknown state"):
-        led.migrate()
+    with Ledger(db_url) as led:
+        with led.engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE delivery (key TEXT PRIMARY KEY)"))
+        with pytest.raises(LedgerError, match="unknown state"):
+            led.migrate()
 
 
-def test_models_match_migrations(tmp_path: Path) -> None:
+def test_models_match_migrations(db_url: str) -> None:
     """The `alembic check` equivalent: the migrated database has no diff with the models."""
-    with Ledger(url(tmp_path)) as led:
+    with Ledger(db_url) as led:
         led.migrate()
         with led.engine.connect() as conn:
             mc = MigrationContext.configure(conn, opts={"compare_type": True})

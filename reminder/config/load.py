@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -59,7 +60,7 @@ class Settings:
 
     source: Path
     catalog: Catalog
-    database_url: str
+    database_url: str  # never holds a password: that is database_password
     outbox: OutboxSettings
     email_transport: str  # "outbox" | "smtp" | "off"
     telegram_transport: str  # "outbox" | "bot" | "off"
@@ -70,6 +71,7 @@ class Settings:
     retry: RetryPolicy
     lease: timedelta
     warnings: tuple[Problem, ...] = ()
+    database_password: str | None = None  # PostgreSQL's, from a credential/env/file
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -161,6 +163,7 @@ def _build(
     telegram = _telegram(cfg, base, out)
     if cfg.templates.dir and not (base / cfg.templates.dir).is_dir():
         out.error(("templates", "dir"), f"no such folder: {base / cfg.templates.dir}")
+    db_url, db_password = _database(cfg.database, base, out)
     if out.errors:
         return None
     catalog = Catalog(
@@ -188,7 +191,8 @@ def _build(
     return Settings(
         source=file,
         catalog=catalog,
-        database_url=_db_url(cfg.database.url, base),
+        database_url=db_url,
+        database_password=db_password,
         outbox=OutboxSettings(
             base / cfg.outbox.dir, sender or "Nhắc hạn <nhachan@localhost>", reply_to
         ),
@@ -205,6 +209,41 @@ def _build(
         ),
         lease=timedelta(minutes=d.lease_minutes),
     )
+
+
+def _database(db: schema.Database, base: Path, out: Collector) -> tuple[str, str | None]:
+    """The ledger URL and, for PostgreSQL, its password (credential, env, file; else none:
+    libpq may still find one in ~/.pgpass, or the server may not ask). The URL's text is
+    never quoted in an error: it could hold a password."""
+    path = ("database", "url")
+    parts = urlsplit(db.url)  # not sqlalchemy's make_url: `reminder check` stays quick
+    backend = parts.scheme.split("+", 1)[0]
+    if "://" not in db.url:
+        out.error(path, "expected sqlite:///FILE or postgresql+psycopg://USER@HOST[:PORT]/DB")
+        return db.url, None
+    if backend not in ("sqlite", "postgresql"):
+        out.error(path, f"unsupported database {backend!r}: use sqlite or postgresql+psycopg")
+        return db.url, None
+    if backend == "sqlite":
+        return _db_url(db.url, base), None
+    if parts.password is not None:
+        out.error(
+            path,
+            "a password does not belong in config.toml: remove it from the URL and give it "
+            f"through the systemd credential {db.credential!r}, ${db.password_env} or "
+            "[database] password_file",
+        )
+        return db.url, None
+    try:
+        password = read_secret(
+            env=db.password_env,
+            file=str(base / db.password_file) if db.password_file else None,
+            credential=db.credential,
+        )
+    except SecretError as exc:
+        out.error(path, str(exc))
+        return db.url, None
+    return db.url, password
 
 
 def _db_url(url: str, base: Path) -> str:

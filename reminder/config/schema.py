@@ -148,6 +148,10 @@ class Delivery(Strict):
 
 class Database(Strict):
     url: str = "sqlite:///reminder.db"
+    # PostgreSQL's password, like the other secrets: never in the URL (see load._database)
+    credential: str | None = "database_password"
+    password_env: str | None = "REMINDER_DATABASE_PASSWORD"
+    password_file: str | None = None
 
 
 class Outbox(Strict):
