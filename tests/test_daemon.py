@@ -96,6 +96,11 @@ def _context_switches(pid: int) -> int:
     return total
 
 
+def _ledger_status(db: Path) -> dict[str, str]:
+    """key → status, read straight from a SQLite ledger."""
+    return LedgerDb(f"sqlite:///{db}").statuses()
+
+
 @pytest.fixture
 def ledger_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> LedgerDb:
     """The daemons' ledger on `backend`: the SQLite file next to the config, or a new
