@@ -390,24 +390,24 @@ def test_mark_sent_records_whether_the_message_carried_the_late_notice(
 
 
 def test_a_full_database_raises_unwritable_and_is_logged_once(
-    ledger: Ledger, caplog: pytest.LogCaptureFixture
+    sqlite_ledger: Ledger, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A full database: every write raises LedgerUnwritable with SQLite's reason, the ERROR
     is logged once, and the first write that succeeds again logs the recovery once."""
     from helpers import FullDisk
 
     rs = [rem(i) for i in range(200)]
-    disk = FullDisk(ledger.engine)
+    disk = FullDisk(sqlite_ledger.engine)
     disk.on = True
     caplog.set_level(logging.INFO, logger="reminder.ledger")
     for _ in range(3):
         with pytest.raises(LedgerUnwritable, match="database or disk is full"):
-            ledger.claim(rs, T0)
-    assert ledger.refusing == "database or disk is full"
+            sqlite_ledger.claim(rs, T0)
+    assert sqlite_ledger.refusing == "database or disk is full"
     disk.on = False
-    assert len(ledger.claim(rs, T0)) == 200
-    ledger.mark_sent(keys(rs), T0)
-    assert ledger.refusing is None
+    assert len(sqlite_ledger.claim(rs, T0)) == 200
+    sqlite_ledger.mark_sent(keys(rs), T0)
+    assert sqlite_ledger.refusing is None
     assert [r.levelname for r in caplog.records] == ["ERROR", "WARNING"]
     assert "refuses writes (database or disk is full)" in caplog.messages[0]
     assert "accepts writes again" in caplog.messages[1]
