@@ -264,9 +264,12 @@ def _target(url: str, password: str | None) -> sa.URL:
 
 
 def unavailable(exc: BaseException) -> str | None:
-    """The one-line reason when `exc` says the database cannot be reached (refused, down,
-    restarting, connection lost), else None. Never includes the password: libpq's messages
-    name the host, port and user only."""
+    """The one-line reason when `exc` says the ledger cannot be used for now (server down or
+    restarting, connection refused or lost, login refused, writes refused), else None: the
+    same call may succeed later. Never includes the password: libpq's messages name the
+    host, port and user only."""
+    if isinstance(exc, LedgerUnwritable):
+        return exc.reason
     lost = isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
     if not (lost or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)):
         return None

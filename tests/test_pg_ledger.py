@@ -87,7 +87,7 @@ def test_ledger_url_hides_the_password_and_bare_postgresql_means_psycopg() -> No
 def test_wrong_password_error_names_the_server_never_the_password(pg_cluster: PgCluster) -> None:
     """A refused login is an `unavailable` reason naming host and user, without any password."""
     url = pg_cluster.url("postgres", password=False)
-    with Ledger(url, password=PASSWORD) as led, pytest.raises(sa.exc.OperationalError) as err:
+    with Ledger(url, password=PASSWORD) as led, pytest.raises(LedgerError) as err:
         led.migrate()
     reason = unavailable(err.value)
     assert reason is not None and "password authentication failed" in reason
