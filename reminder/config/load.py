@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from reminder.config import schema
 from reminder.config.crosscheck import crosscheck
 from reminder.config.locate import deepest_line, key_lines, line_of
+from reminder.config.periods import warn_ended_periods
 from reminder.config.problems import Collector, ConfigError, Problem
 from reminder.config.validate import schema_problems
 from reminder.model import (
@@ -426,6 +427,7 @@ def _warn(cfg: schema.Config, settings: Settings, out: Collector) -> None:
     assumed += [
         f"{t.id}:{line_of(('tasks', i), out.lines)}" for i, t in enumerate(cfg.tasks) if t.assumed
     ]
+    warn_ended_periods(settings.catalog.tasks, out)
     if assumed:
         out.warnings.append(
             Problem(
