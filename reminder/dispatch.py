@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from reminder import owner
 from reminder.channels.base import Channel, ChannelError
 from reminder.config import Settings
+from reminder.followup import escalation_context, escalations, summaries, summary_context
 from reminder.ledger import Ledger, LedgerUnwritable
 from reminder.model import Message, Reminder
 from reminder.planner import plan
@@ -119,16 +120,32 @@ class Dispatcher:
         s = self.settings
         done = self.ledger.done()
         window_start = now - s.catch_up
-        cat, chans = s.catalog, s.channels
-        recent = plan(cat, window_start, now, channels=chans, done=done, cal=self.calendar)
+        recent = self._plan(window_start, now, done)
         first = self.ledger.first_activity()
         if first is None:
             return recent, []
         since = max(window_start - MISSED_LOOKBACK, first - s.catch_up)
         if since >= window_start:
             return recent, []
-        older = plan(cat, since, window_start, channels=chans, done=done, cal=self.calendar)
+        older = self._plan(since, window_start, done)
         return recent, [r for r in older if r.send_at < window_start]
+
+    def _plan(
+        self, since: datetime, until: datetime, done: frozenset[tuple[str, str, str | None]]
+    ) -> list[Reminder]:
+        """Reminders, escalations and weekly summaries in [since, until], by (send_at, key)."""
+        s = self.settings
+        cat, chans, cal = s.catalog, s.channels, self.calendar
+        found = plan(cat, since, until, channels=chans, done=done, cal=cal)
+        if s.escalation is not None:
+            found += escalations(
+                cat, s.escalation, since, until, channels=chans, done=done, cal=cal
+            )
+        if s.summary is not None:
+            found += summaries(cat, s.summary, since, until, channels=chans, cal=cal)
+        if s.escalation is not None or s.summary is not None:
+            found.sort(key=lambda r: (r.send_at, r.key))
+        return found
 
     def next_wakeup(
         self, now: datetime, horizon: timedelta = timedelta(days=2)
@@ -136,14 +153,7 @@ class Dispatcher:
         """The next instant something is due after `now` (a planned reminder or a retry),
         with the reminders planned for that instant (empty when it is a retry)."""
         s = self.settings
-        ahead = plan(
-            s.catalog,
-            now + timedelta(microseconds=1),
-            now + horizon,
-            channels=s.channels,
-            done=self.ledger.done(),
-            cal=self.calendar,
-        )
+        ahead = self._plan(now + timedelta(microseconds=1), now + horizon, self.ledger.done())
         candidates = [r.send_at for r in ahead[:1]]
         retry = self.ledger.next_retry_at()
         if retry is not None:
@@ -252,6 +262,11 @@ class Dispatcher:
         today = run.now.astimezone(self.settings.catalog.calendar.timezone).date()
         late = any(r.key in run.late_keys for r in batch)
         try:
+            if batch[0].kind != "reminder":
+                context = await asyncio.to_thread(self._followup_context, batch, run.now)
+                return self.renderer.render_followup(
+                    batch, context, today=today, late=late, message_id_domain=self.domain
+                )
             return self.renderer.render(
                 batch, today=today, late=late, message_id_domain=self.domain
             )
@@ -260,6 +275,17 @@ class Dispatcher:
                 batch, ChannelError(f"cannot render the message: {exc}", permanent=True), run
             )
             return None
+
+    def _followup_context(self, batch: list[Reminder], now: datetime) -> dict[str, object]:
+        """What an escalation or a weekly summary says, from the status at `now`."""
+        s = self.settings
+        today = now.astimezone(s.catalog.calendar.timezone).date()
+        if batch[0].kind == "escalation":
+            return escalation_context(s.catalog, batch, today, now)
+        if s.summary is None:
+            raise ValueError("a weekly summary was claimed but [summary] is off")
+        current = self.ledger.completions.current()
+        return summary_context(s.catalog, s.summary, current, now, self.calendar)
 
     async def _send_channel(
         self, name: str, items: list[tuple[Message, list[Reminder]]], run: _Run
@@ -382,11 +408,11 @@ class _Run:
 
 
 def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
-    """Reminders for the same (agency, channel, address) go out as one message (`preview`
-    shows the same grouping)."""
-    groups: dict[tuple[str, str, str], list[Reminder]] = defaultdict(list)
+    """Reminders of one kind for the same (agency, channel, address) go out as one message
+    (`preview` shows the same grouping)."""
+    groups: dict[tuple[str, str, str, str], list[Reminder]] = defaultdict(list)
     for r in reminders:
-        groups[(r.agency, r.channel, r.address)].append(r)
+        groups[(r.kind, r.agency, r.channel, r.address)].append(r)
     return list(groups.values())
 
 

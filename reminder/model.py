@@ -233,6 +233,32 @@ class Reminder:
     role: Role
     channel: str  # "email" | "telegram"
     address: str
+    kind: str = "reminder"  # "reminder" | "escalation" (to the supervisor) | "summary" (to ops)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """Overdue work reported to the supervising body (`[escalation]`).
+
+    Each overdue milestone goes to `to` (an agency or group id) once per rung: `after`
+    working days past its (moved) deadline while it is not recorded as done.
+    """
+
+    to: str
+    after: tuple[int, ...] = (3,)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The weekly summary to ops (`[summary]`): on `weekday` (0 = Monday) at `at`, or the
+    next working day when that day is off; what is due in the next `ahead_days` days, what
+    is overdue, what was confirmed done in the week before."""
+
+    weekday: int
+    at: time
+    emails: tuple[str, ...] = ()
+    telegram: tuple[str, ...] = ()
+    ahead_days: int = 14
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ REQUIRED_TEMPLATES = (
     "test_telegram.html",
 )
 TEMPLATE_SUFFIXES = (".txt", ".html", ".jinja", ".j2")
+FOLLOWUP_SUFFIXES = ("_subject.txt", ".txt", "_telegram.html")  # escalation…, summary…
 TELEGRAM_TAGS = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"})
 TELEGRAM_LIMIT = 4096  # characters after entity parsing (MessageLimit.MAX_TEXT_LENGTH)
 TELEGRAM_SOFT_LIMIT = 4000  # above this, render again with `compact`
@@ -252,6 +253,44 @@ class Renderer:
             subject=vnformat.nfc(subject),
             text=vnformat.nfc(text),
             html=vnformat.nfc(html_part) if html_part is not None else None,
+            message_id=message_id(keys, message_id_domain),
+            keys=keys,
+            headers=_headers(keys),
+        )
+
+    def render_followup(
+        self,
+        batch: Sequence[Reminder],
+        context: dict[str, object],
+        *,
+        today: date,
+        late: bool = False,
+        message_id_domain: str = "reminder.local",
+    ) -> Message:
+        """An escalation or a weekly summary (`kind` of the batch): `<kind>_subject.txt`,
+        then `<kind>.txt` (e-mail) or `<kind>_telegram.html` (Telegram), with `context`
+        (see templates/README.md) plus plan, today, late and channel."""
+        first = batch[0]
+        full = {
+            **context,
+            "plan": self.catalog.plan,
+            "today": today,
+            "late": late,
+            "channel": first.channel,
+        }
+        subject = " ".join(self._render(f"{first.kind}_subject.txt", full).split())
+        if first.channel == "email":
+            text = _tidy(self._render(f"{first.kind}.txt", full))
+        else:
+            name = f"{first.kind}_telegram.html"
+            text = _tidy(self._render(name, full))
+            self._refuse_telegram_tags(text, name)
+        keys = tuple(sorted({r.key for r in batch}))
+        return Message(
+            channel=first.channel,
+            address=first.address,
+            subject=vnformat.nfc(subject),
+            text=vnformat.nfc(text),
             message_id=message_id(keys, message_id_domain),
             keys=keys,
             headers=_headers(keys),
@@ -669,7 +708,12 @@ def load_checked(path: str | Path) -> Settings:
     from reminder.config import ConfigError, Problem, load
 
     settings = load(path)
-    problems = Renderer(settings.catalog, settings.templates_dir).check()
+    renderer = Renderer(settings.catalog, settings.templates_dir)
+    problems = renderer.check()
+    for kind, on in (("escalation", settings.escalation), ("summary", settings.summary)):
+        for name in (f"{kind}{suffix}" for suffix in FOLLOWUP_SUFFIXES if on):
+            if not (renderer.template_dir / name).is_file():
+                problems.append(f"{renderer._display(name)}: template missing (needed by [{kind}])")
     if problems:
         raise ConfigError([Problem(settings.source, None, "templates", p) for p in problems])
     return settings

@@ -30,6 +30,7 @@ def write_config(
     max_attempts: int = 8,
     titles: dict[str, str] | None = None,
     database: str | None = None,
+    followups: bool = False,
 ) -> Path:
     """Copy the shipped config into `folder` (ledger and outbox land there too) and edit it.
 
@@ -38,6 +39,8 @@ def write_config(
     transport ("outbox", "off") otherwise. Retries wait 1 s, doubling, capped at 4 s.
     titles: task id → new title (TOML basic-string escaped here).
     database: the ledger URL (no password in it); default a SQLite file in `folder`.
+    followups: keep [escalation] and [summary] on (off by default: the tests that count
+    messages are about reminders; tests/test_followup.py covers the follow-ups).
     """
     text = SHIPPED_CONFIG.read_text(encoding="utf-8")
     url = database or f"sqlite:///{folder / 'ledger.db'}"
@@ -82,9 +85,18 @@ def write_config(
         assert head is not None, f"no task {task_id} in the shipped config"
         rest = _sub(text[head.end() :], r'^title = ".*"$', f'title = "{escaped}"')
         text = text[: head.end()] + rest
+    if not followups:
+        text = without_followups(text)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def without_followups(text: str) -> str:
+    """The config text with [escalation] and [summary] turned off (`enabled = false`)."""
+    for table in ("escalation", "summary"):
+        text = _sub(text, rf"(?<=^\[{table}\]\n)enabled = true$", "enabled = false")
+    return text
 
 
 class FullDisk:

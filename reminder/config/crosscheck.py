@@ -26,6 +26,8 @@ def crosscheck(cfg: schema.Config, out: Collector) -> dict[str, Recurrence]:
     recurrences: dict[str, Recurrence] = {}
     _duplicates(out, ("tasks",), [t.id for t in cfg.tasks], "task id")
     _duplicates(out, ("tasks",), [str(t.number) for t in cfg.tasks], "task number", by_index=True)
+    if cfg.escalation is not None:
+        _check_refs(out, ("escalation", "to"), [cfg.escalation.to], ids)
     for i, task in enumerate(cfg.tasks):
         path = ("tasks", i)
         _check_refs(out, (*path, "lead"), [task.lead], ids)

@@ -29,6 +29,7 @@ from reminder.model import (
     CalendarRules,
     Catalog,
     DayOffRule,
+    Escalation,
     LeadTimes,
     LeadUnit,
     Milestone,
@@ -37,6 +38,7 @@ from reminder.model import (
     Recurrence,
     Role,
     SmtpSettings,
+    Summary,
     Task,
     TelegramSettings,
 )
@@ -71,6 +73,8 @@ class Settings:
     catch_up: timedelta
     retry: RetryPolicy
     lease: timedelta
+    escalation: Escalation | None = None
+    summary: Summary | None = None
     warnings: tuple[Problem, ...] = ()
     database_password: str | None = None  # PostgreSQL's, from a credential/env/file
 
@@ -209,6 +213,28 @@ def _build(
             timedelta(seconds=d.retry_max_seconds),
         ),
         lease=timedelta(minutes=d.lease_minutes),
+        escalation=_escalation(cfg),
+        summary=_summary(cfg),
+    )
+
+
+def _escalation(cfg: schema.Config) -> Escalation | None:
+    e = cfg.escalation
+    if e is None or not e.enabled:
+        return None
+    return Escalation(e.to, tuple(sorted(set(e.after))))
+
+
+def _summary(cfg: schema.Config) -> Summary | None:
+    s = cfg.summary
+    if s is None or not s.enabled:
+        return None
+    return Summary(
+        weekday=schema.WEEKDAYS.index(s.weekday),
+        at=schema.hhmm(s.time or cfg.calendar.send_time),
+        emails=tuple(s.email),
+        telegram=tuple(s.telegram),
+        ahead_days=s.ahead_days,
     )
 
 

@@ -301,6 +301,31 @@ class Task(Strict):
     _check_title = field_validator("title")(_no_control)  # it goes into the e-mail subject
 
 
+class Escalation(Strict):
+    enabled: bool = True
+    to: Id
+    after: list[Annotated[int, Field(ge=1, le=366)]] = Field(default=[3], min_length=1)
+
+
+class Summary(Strict):
+    enabled: bool = True
+    weekday: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
+    time: str | None = None  # default: [calendar] send_time
+    email: list[str] = []
+    telegram: list[str] = []
+    ahead_days: int = Field(default=14, ge=1, le=366)
+
+    _check_emails = field_validator("email")(_emails)
+    _check_chats = field_validator("telegram")(_chats)
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str | None) -> str | None:
+        if v is not None:
+            hhmm(v)
+        return v
+
+
 class Config(Strict):
     plan: Plan
     calendar: Calendar = Calendar()
@@ -310,6 +335,8 @@ class Config(Strict):
     outbox: Outbox = Outbox()
     channels: Channels = Channels()
     templates: Templates = Templates()
+    escalation: Escalation | None = None
+    summary: Summary | None = None
     agencies: list[Agency] = []
     groups: list[Group] = []
     tasks: list[Task] = Field(min_length=1)
