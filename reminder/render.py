@@ -135,8 +135,11 @@ class ItemView:
 
 
 def default_template_dir() -> Path:
-    """The shipped `templates/` folder, beside the `reminder` package."""
-    return Path(reminder.__file__).resolve().parents[1] / "templates"
+    """The shipped templates: `reminder/templates` in an installed wheel (package data),
+    else the repository's top-level `templates/` beside the package (a checkout, editable)."""
+    package = Path(reminder.__file__).resolve().parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
 
 
 def rut_gon(text: str, width: int = 70) -> str:

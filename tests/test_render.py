@@ -169,10 +169,20 @@ def template_copy(tmp_path: Path) -> Path:
 
 
 def test_default_template_dir_is_the_shipped_folder() -> None:
-    """Without a folder, the renderer uses templates/ beside the reminder package."""
+    """In a checkout, without a folder, the renderer uses templates/ beside the package."""
     expected = Path(reminder.__file__).resolve().parents[1] / "templates"
     assert Renderer(make_catalog()).template_dir == expected
     assert (expected / "email.html").is_file()
+
+
+def test_default_template_dir_prefers_package_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In an installed wheel the templates are package data: reminder/templates is used."""
+    package = tmp_path / "site-packages" / "reminder"
+    (package / "templates").mkdir(parents=True)
+    monkeypatch.setattr(reminder, "__file__", str(package / "__init__.py"))
+    assert default_template_dir() == (package / "templates").resolve()
 
 
 def test_email_has_formal_frame_and_is_nfc(renderer: Renderer) -> None:
