@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="logging detail (default INFO)",
     )
+    p.add_argument(
+        "--version", action=_Version, help="print the installed version (it names the commit)"
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser(
@@ -180,6 +183,19 @@ def _import_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
         help="write CONFIG merged with the import to a new file beside it, and check it",
     )
     _now_arg(im)  # the year an assumed "every N years" counts from
+
+
+class _Version(argparse.Action):
+    """`--version`: looks the version up only when asked (it costs a few ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> NoReturn:
+        from reminder import version
+
+        print(f"reminder {version()}")
+        parser.exit(EX_OK)
 
 
 def _now_arg(p: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from reminder import sdnotify
+from reminder import sdnotify, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
 from reminder.ledger import Ledger, LedgerError, open_ledger
@@ -78,6 +78,7 @@ class Daemon:
         self.status_sent = ""  # the last STATUS= text sent
         self.reload_failed = ""  # STATUS= prefix while the last reload was refused
         self.started = False
+        self.version = version()  # in the start-up line and STATUS=: which code is running
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -109,10 +110,11 @@ class Daemon:
         if watchdog:
             self._spawn(sdnotify.watchdog_loop(watchdog))
         log.info(
-            "started with %s (%d tasks); catch-up window %s",
+            "started with %s (%d tasks); catch-up window %s; version %s",
             self.settings.source,
             len(self.settings.catalog.tasks),
             self.settings.catch_up,
+            self.version,
         )
         # READY before the catch-up: after a long outage it may send for minutes, and neither
         # systemd's start timeout nor a SIGTERM should have to wait for it.
@@ -222,7 +224,8 @@ class Daemon:
     def _status(self) -> str:
         nxt = self.next_at
         when = nxt.strftime("%d/%m/%Y %H:%M") if nxt else "none within two days"
-        return f"{self.reload_failed}{len(self.settings.catalog.tasks)} tasks; next wake-up {when}"
+        tasks = len(self.settings.catalog.tasks)
+        return f"{self.reload_failed}{tasks} tasks; next wake-up {when}; version {self.version}"
 
     async def reload(self) -> None:
         """SIGHUP: re-read config and templates; swap them in only if they are valid.

@@ -37,6 +37,7 @@ from daemon_harness import (
 from fakes.notify_socket import FakeNotifySocket
 from pgcluster import PgCluster
 
+import reminder
 from reminder.model import VN_TZ
 from reminder.recorder import GROUP_KEYS
 
@@ -162,13 +163,19 @@ def test_reminder_due_soon_is_sent_on_time_and_exactly_once(
 def test_sd_notify_ready_reload_watchdog_stopping(
     tmp_path: Path, smtp: TimedSMTPServer, notify: FakeNotifySocket, spawn: Spawn
 ) -> None:
-    """NOTIFY_SOCKET gets READY, RELOADING+MONOTONIC_USEC then READY on SIGHUP, WATCHDOG pings, STOPPING; exit 0."""
+    """NOTIFY_SOCKET gets READY, STATUS= with the version, RELOADING+MONOTONIC_USEC then READY on SIGHUP, WATCHDOG pings, STOPPING; exit 0."""
     cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
     daemon = spawn(cfg, X - timedelta(days=3), notify_socket=notify.path, watchdog_usec=400_000)
 
     first = notify.wait_for("READY=1", timeout=20)
     assert "STATUS=catching up" in first.split("\n")  # READY comes before the catch-up cycle
     notify.wait_for("STATUS=1 tasks; next wake-up none within two days", timeout=10)
+    # Which code runs: the installed version, in STATUS= and in the start-up line.
+    running = reminder.version()
+    assert f"STATUS=1 tasks; next wake-up none within two days; version {running}" in "\n".join(
+        notify.messages()
+    )
+    daemon.wait_for_line(rf"started with .*; version {re.escape(running)}$", 5)
 
     pings = len([m for m in notify.messages() if m == "WATCHDOG=1"])
     time.sleep(1.0)
@@ -277,7 +284,7 @@ def test_sighup_with_a_broken_file_keeps_the_old_config(
     # After the send the status changed (no next wake-up) and still says the reload failed.
     last = [m for m in notify.messages() if "STATUS=" in m][-1]
     assert "STATUS=reload FAILED (1 error(s), see the journal); running the previous " in last
-    assert last.endswith("1 tasks; next wake-up none within two days")
+    assert "1 tasks; next wake-up none within two days; version " in last
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.text()
 
