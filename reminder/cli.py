@@ -2,7 +2,8 @@
 
 Exit codes follow sysexits: 0 ok, 64 bad usage, 65 bad data on the command line,
 69 a service unavailable, 70 an internal error, 73 an output file that cannot be written,
-75 a temporary failure, 78 bad configuration. Heavy libraries (the database, Telegram) are imported only by the
+75 a temporary failure, 77 no permission (another user's state folder), 78 bad configuration.
+Heavy libraries (the database, Telegram) are imported only by the
 commands that need them, so `check` and `upcoming` stay fast.
 """
 
@@ -22,6 +23,7 @@ EX_UNAVAILABLE = 69
 EX_SOFTWARE = 70
 EX_CANTCREAT = 73
 EX_TEMPFAIL = 75
+EX_NOPERM = 77
 EX_CONFIG = 78
 
 

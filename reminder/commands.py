@@ -16,6 +16,7 @@ from reminder.cli import (
     EX_CANTCREAT,
     EX_CONFIG,
     EX_DATAERR,
+    EX_NOPERM,
     EX_OK,
     EX_TEMPFAIL,
     EX_UNAVAILABLE,
@@ -150,11 +151,33 @@ def _completions(settings: Settings) -> dict[tuple[str, str, str], Completion]:
         ledger.close()
 
 
+def _refuse_foreign_state(settings: Settings, *, ledger: bool, outbox: bool) -> None:
+    """UsageError (77) if this command would write the ledger or the outbox in a folder that
+    belongs to another user (the service's): the files it made would lock the service out."""
+    import os
+
+    from reminder import statedir
+
+    paths = statedir.written_paths(
+        settings.database_url if ledger else None, settings.outbox.directory if outbox else None
+    )
+    found = statedir.foreign_owner(paths, os.geteuid())
+    if found is not None:
+        raise UsageError(statedir.refusal(found, os.geteuid()), EX_NOPERM)
+
+
+def _uses_outbox(settings: Settings, channel: str | None = None) -> bool:
+    transports = {"email": settings.email_transport, "telegram": settings.telegram_transport}
+    wanted = [transports[channel]] if channel else list(transports.values())
+    return "outbox" in wanted
+
+
 def _ledger(settings: Settings) -> Ledger:
     """The ledger, migrated to the current schema (imports the database libraries); exit 69
     with the path and the operating system's reason when it cannot be opened."""
     from reminder.ledger import LedgerError, open_ledger
 
+    _refuse_foreign_state(settings, ledger=True, outbox=False)
     try:
         return open_ledger(
             settings.database_url, lease=settings.lease, password=settings.database_password
@@ -174,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
 
         return serve(args.config, now=args.now)
     settings = _settings(args)
+    _refuse_foreign_state(settings, ledger=True, outbox=_uses_outbox(settings))
     return asyncio.run(_run_once(settings, _now(args)))
 
 
@@ -252,6 +276,7 @@ def send_test(args: argparse.Namespace) -> int:
     channel = make_channels(settings).get(args.channel)
     if channel is None:
         raise UsageError(f"the {args.channel} channel is off in {settings.source}", EX_CONFIG)
+    _refuse_foreign_state(settings, ledger=False, outbox=_uses_outbox(settings, args.channel))
     message = Renderer(settings.catalog, settings.templates_dir).test_message(
         args.channel, args.address, _now(args)
     )

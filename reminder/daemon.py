@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from reminder import sdnotify, version
+from reminder import sdnotify, statedir, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
 from reminder.ledger import Ledger, LedgerError, open_ledger
@@ -40,7 +41,7 @@ log = logging.getLogger("reminder.daemon")
 LOOK_AHEAD = timedelta(days=400)  # how far the log looks for the next reminders when idle
 SWEEP = timedelta(minutes=5)  # safety net: clock jumps, suspended VMs, lost timers
 STOP_TIMEOUT = 30.0  # seconds to let an in-flight cycle finish on SIGTERM (unit: 60 s)
-EX_OK, EX_UNAVAILABLE, EX_CONFIG = 0, 69, 78
+EX_OK, EX_UNAVAILABLE, EX_NOPERM, EX_CONFIG = 0, 69, 77, 78
 
 
 class Clock:
@@ -90,6 +91,11 @@ class Daemon:
             return self._refuse(exc)
         for warning in self.settings.warnings:
             log.warning("config: %s", warning)
+        foreign = statedir.foreign_owner(self._written(self.settings), os.geteuid())
+        if foreign is not None:  # run by hand as root with the service's config
+            log.error("%s", statedir.refusal(foreign, os.geteuid()))
+            sdnotify.status(f"refused: {foreign.path} belongs to another user")
+            return EX_NOPERM
         try:
             self.ledger = await asyncio.to_thread(
                 open_ledger,
@@ -128,6 +134,14 @@ class Daemon:
             log.error("config: %s", problem)
         sdnotify.status(f"invalid configuration: {len(exc.problems)} error(s), see the journal")
         return EX_CONFIG
+
+    @staticmethod
+    def _written(settings: Settings) -> list[Path]:
+        """The ledger file and (if a channel uses it) the outbox folder."""
+        outbox = "outbox" in (settings.email_transport, settings.telegram_transport)
+        return statedir.written_paths(
+            settings.database_url, settings.outbox.directory if outbox else None
+        )
 
     async def _shutdown(self) -> int:
         sdnotify.stopping()
