@@ -162,6 +162,12 @@ def _parser() -> argparse.ArgumentParser:
         "telegram-chats", help="list the chats that wrote to the bot or added it (for chat ids)"
     )
     _import_parser(sub)
+
+    sub.add_parser(
+        "doctor",
+        help="check what `check` cannot: templates, writable ledger/outbox, SMTP login, "
+        "Telegram bot and chats, placeholder contacts, clock (exit 1 on a FAIL)",
+    )
     return p
 
 
@@ -258,6 +264,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "report": commands.report,
         "telegram-chats": commands.telegram_chats,
         "import": commands.import_,
+        "doctor": commands.doctor,
     }
 
 

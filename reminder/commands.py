@@ -599,3 +599,16 @@ def _beside(config: Path) -> Path:
     while candidate.exists():
         candidate, n = config.with_name(f"{stem}.imported-{n}.toml"), n + 1
     return candidate
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """One line per check, OK / WARN / FAIL; exit 1 if any check failed."""
+    import os
+
+    from reminder.doctor import FAIL, diagnose
+
+    settings = _settings(args)
+    findings = asyncio.run(diagnose(settings, euid=os.geteuid()))
+    for finding in findings:
+        print(finding.line)
+    return 1 if any(f.level == FAIL for f in findings) else EX_OK

@@ -18,6 +18,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
@@ -546,3 +547,35 @@ def chats_from_updates(updates: tuple[Update, ...] | list[Update]) -> list[ChatI
         info = ChatInfo(chat.id, chat.type, chat.effective_name, chat.username)
         found[chat.id] = info  # dicts keep the first insertion position
     return [info for chat_id, info in found.items() if chat_id not in gone]
+
+
+# -- checking the bot (reminder doctor) ----------------------------------------------------
+
+
+async def probe(
+    settings: TelegramSettings, chats: Sequence[str]
+) -> tuple[str, dict[str, str | ChannelError]]:
+    """getMe, then getChat for each chat id: (the bot's name, chat → its title or the error).
+    Sends nothing. Raises ChannelError when the token is refused or the API is unreachable."""
+    token = settings.token
+    failure: ChannelError | None = None
+    name = ""
+    found: dict[str, str | ChannelError] = {}
+    try:
+        bot = _make_bot(settings)
+        async with bot:
+            me = await bot.get_me()
+            name = f"@{me.username} (id {me.id})"
+            for chat in chats:
+                try:
+                    info = await bot.get_chat(_chat_id(chat))
+                except TelegramError as exc:
+                    found[chat] = _channel_error(exc, token, f"getChat {chat}")
+                else:
+                    title = info.title or info.full_name or (info.username or "")
+                    found[chat] = f"{info.type} {title!r}".strip()
+    except Exception as exc:
+        failure = _channel_error(exc, token, "checking the bot (getMe)")
+    if failure is not None:
+        raise failure  # outside `except`: no chained PTB error that may hold the token
+    return name, found

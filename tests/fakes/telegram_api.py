@@ -1,7 +1,8 @@
 """A fake Telegram Bot API (aiohttp) on 127.0.0.1, for python-telegram-bot's `Bot`.
 
-Serves POST /bot{token}/{method}: getMe, sendMessage, getUpdates, deleteWebhook. A wrong token
-gets 401. sendMessage checks the HTML like Telegram does (known tags, balanced, no bare "<",
+Serves POST /bot{token}/{method}: getMe, getChat, sendMessage, getUpdates, deleteWebhook. A
+wrong token gets 401. getChat knows the chats of `add_chat`, `add_private_message` and
+`add_group_membership` (else 400 "chat not found"; 403 after `block`/`kick`). sendMessage checks the HTML like Telegram does (known tags, balanced, no bare "<",
 at most 4096 characters after parsing) and records what it delivered, with a monotonic
 timestamp. Answers can be programmed per chat id: blocked (403), chat not found (400), flood
 control (429 + retry_after), group upgraded (400 + migrate_to_chat_id), or anything else.
@@ -33,6 +34,17 @@ ALLOWED_TAGS = {
     "a", "code", "pre", "blockquote", "tg-emoji",
 }  # fmt: skip
 MAX_TEXT = 4096
+CHAT_FULL_INFO = {
+    "accent_color_id": 0,
+    "max_reaction_count": 11,
+    "accepted_gift_types": {
+        "unlimited_gifts": False,
+        "limited_gifts": False,
+        "unique_gifts": False,
+        "premium_subscription": False,
+        "gifts_from_channels": False,
+    },
+}
 ADMIN_RIGHTS = (
     "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
     "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
@@ -148,6 +160,7 @@ class FakeTelegramAPI:
         self.rejected: list[tuple[str, int, str]] = []  # (chat_id, status, description)
         self.calls: list[str] = []  # method names, in order
         self.updates: list[dict[str, Any]] = []
+        self.chats: dict[str, dict[str, Any]] = {}  # chat id → Chat, for getChat
         self._rules: dict[str, list[_Rule]] = {}
         self._limits = (overall, per_chat, per_group)
         self._overall = _Window(*overall)
@@ -270,6 +283,11 @@ class FakeTelegramAPI:
 
     # -- updates for getUpdates -------------------------------------------------------------
 
+    def add_chat(self, chat_id: int, title: str, *, chat_type: str = "supergroup") -> None:
+        """A chat the bot is in (getChat answers it), without an update for getUpdates."""
+        with self._lock:
+            self.chats[str(chat_id)] = {"id": chat_id, "type": chat_type, "title": title}
+
     def _update(self, **body: Any) -> None:
         with self._lock:
             self._next_update_id += 1
@@ -290,6 +308,8 @@ class FakeTelegramAPI:
         for key, value in (("last_name", last_name), ("username", username)):
             if value is not None:
                 user[key] = chat[key] = value
+        with self._lock:
+            self.chats[str(chat_id)] = chat
         self._update(
             message={
                 "message_id": len(self.updates) + 1,
@@ -319,6 +339,11 @@ class FakeTelegramAPI:
             new["until_date"] = 0
         if status == "administrator":
             new.update(dict.fromkeys(ADMIN_RIGHTS, False))
+        with self._lock:
+            if status in ("member", "administrator"):
+                self.chats[str(chat_id)] = chat
+            else:
+                self.chats.pop(str(chat_id), None)
         old = {
             "user": BOT_USER,
             "status": "left" if status in ("member", "administrator") else "member",
@@ -354,7 +379,19 @@ class FakeTelegramAPI:
             return _ok(result)
         if method == "sendMessage":
             return self._send_message(fields)
+        if method == "getChat":
+            return self._get_chat(fields.get("chat_id", ""))
         return _error(404, "Not Found")
+
+    def _get_chat(self, chat_id: str) -> web.Response:
+        with self._lock:
+            forbidden = [r for r in self._rules.get(chat_id, []) if r.status == 403]
+            chat = self.chats.get(chat_id)
+        if forbidden:
+            return _error(403, forbidden[0].description)
+        if chat is None:
+            return _error(400, "Bad Request: chat not found")
+        return _ok({**CHAT_FULL_INFO, **chat})  # ChatFullInfo: what Telegram adds to a Chat
 
     def _send_message(self, fields: dict[str, str]) -> web.Response:
         chat_id = fields.get("chat_id", "")
