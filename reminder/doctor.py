@@ -118,6 +118,8 @@ def _outbox(settings: Settings, euid: int) -> list[Finding]:
     home = ledger.parent if ledger is not None and ledger.parent.is_dir() else parent
     owner = home.stat().st_uid
     if not folder.is_dir():
+        if parent != folder.absolute().parent:
+            return [Finding(WARN, "outbox", f"{folder} does not exist yet, nor its folder")]
         found = _writable("outbox", parent, [], euid, owner)
         if found.level != OK:
             return [found]

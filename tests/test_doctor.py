@@ -295,3 +295,16 @@ def test_command_prints_one_line_per_check_and_exits_1_on_a_fail(
     assert failed.returncode == 1
     assert any(line.startswith("FAIL email: SMTP") for line in failed.stdout.splitlines())
     assert "Traceback" not in failed.stderr
+
+
+async def test_state_folder_not_made_yet_warns(tmp_path: Path) -> None:
+    """Before the service's first start (no /var/lib/reminder yet): WARN ledger and outbox, nothing made."""
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(str(tmp_path), str(tmp_path / "state"))
+    config.write_text(text, encoding="utf-8")
+    got = await findings(config)
+    assert got["ledger"].level == WARN and "does not exist yet" in got["ledger"].detail
+    assert got["outbox"] == Finding(
+        WARN, "outbox", f"{tmp_path / 'state' / 'outbox'} does not exist yet, nor its folder"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
