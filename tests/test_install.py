@@ -4,6 +4,7 @@ commands that refuse to lock the service out of its own state folder."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import version as installed_version
@@ -121,3 +122,27 @@ def test_root_may_write_where_root_owns_the_folder(tmp_path: Path) -> None:
     done = _cli(config, "done", "1", "2026")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "ledger.db").is_file()
+
+
+# --- the install guide, in English and Vietnamese (issue 13, items 6–7) ---------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def guide_commands(name: str) -> list[str]:
+    """The lines of a guide's code blocks, without their trailing `# comment` (translated)."""
+    text = (DOCS / name).read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"```(?:sh)?\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.splitlines():
+            command = re.sub(r"\s+#\s.*$", "", line).rstrip()
+            if command:
+                lines.append(command)
+    return lines
+
+
+def test_vietnamese_guide_has_the_english_guides_commands() -> None:
+    """docs/install.vi.md gives exactly the commands of docs/install.md, in the same order."""
+    english = guide_commands("install.md")
+    assert len(english) > 50
+    assert guide_commands("install.vi.md") == english
