@@ -5,7 +5,16 @@ from __future__ import annotations
 
 def version() -> str:
     """The installed package's version. It names the git commit it was built from, e.g.
-    `0.1.1.dev80+g1c8829a1a` (pyproject.toml: [tool.hatch.version] source = "vcs")."""
+    `0.1.1.dev80+g1c8829a1a` (pyproject.toml: [tool.hatch.version] source = "vcs").
+
+    The build writes it to `reminder/_version.py` (also in an editable install: uv rebuilds
+    when the commit changes); without that file, the installed metadata is asked."""
+    try:
+        from reminder._version import __version__ as built
+    except ImportError:
+        pass
+    else:
+        return str(built)
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed_version
 
