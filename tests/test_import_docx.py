@@ -150,3 +150,19 @@ def test_a_table_split_across_pages_continues_the_appendix(tmp_path: Path) -> No
         ("2", "Quý IV/2026"),
     ]
     assert Column.SUPPORT not in rows[0].cells
+
+
+def test_missing_and_repeated_numbers_are_reported(tmp_path: Path) -> None:
+    """Stt 1, 3, 3: a gap and a repeat, each a check on the task, the repeat renumbered."""
+    path = tmp_path / "phu-luc.docx"
+    row = ["Tổng kết", "Sở Nội vụ", "", "Năm 2026", ""]
+    make_appendix(path, HEADER, [["1", *row], ["3", *row], ["3", *row]])
+    outcome = build(
+        read_docx(path), directory_of(SHIPPED), taken_numbers=set(), taken_ids=set(), year=2026
+    )
+    assert [t.number for t in outcome.tasks] == [1, 3, 4]
+    assert outcome.tasks[0].checks == []
+    assert outcome.tasks[1].checks == ["task number 2 missing in the appendix before this one"]
+    assert outcome.tasks[2].checks == [
+        "task number 3 repeated in the appendix (table 2, row 4): numbered 4"
+    ]

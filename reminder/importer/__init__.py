@@ -84,7 +84,7 @@ def import_appendix(
             task.extra = {"note": f"Kế hoạch: {plan_title}", **task.extra}
     if merge_into:
         plan = {"title": plan_title or _UNTITLED, "issuer": _ISSUER}
-        text = merge(config_text or "", outcome, plan)
+        text = merge(config_text or "", outcome, plan, f"imported from {path.name}")
     else:
         text = fragment(outcome, _heading(path, kind, config_name, outcome, plan_title))
     return Imported(outcome, kind, text)

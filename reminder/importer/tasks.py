@@ -110,11 +110,10 @@ def build(
     out = Outcome([], [], set(), 0, 0)
     numbers = _numbers(rows, taken_numbers)
     ids = set(taken_ids)
-    for row, (number, note, doubtful) in zip(rows, numbers, strict=True):
+    for row, (number, note, checks) in zip(rows, numbers, strict=True):
         task = _task(row, number, directory, out, year)
-        if doubtful:
-            task.checks.insert(0, note)
-        elif note:
+        task.checks[:0] = checks
+        if note:
             task.info.append(note)
         task.id = _free_id(f"nv{number:02d}", ids)
         ids.add(task.id)
@@ -122,27 +121,30 @@ def build(
     return out
 
 
-def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, str, bool]]:
-    """Each row's task number and a note: missing and repeated numbers get the next free
-    one; if the appendix's numbers clash with the config's, all follow the config's."""
+def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, str, list[str]]]:
+    """Each row's task number, a plain note and what to check: a missing or repeated number
+    gets the next free one, a gap in the appendix's numbering is reported; if the appendix's
+    numbers clash with the config's, all follow the config's."""
     raw = [int(r.number) if r.number.isdigit() else None for r in rows]
     offset = max(taken) if taken & {n for n in raw if n is not None} else 0
-    out: list[tuple[int, str, bool]] = []
+    out: list[tuple[int, str, list[str]]] = []
     used: set[int] = set(taken)
-    last = offset
+    last, seen = offset, 0
     for n, row in zip(raw, rows, strict=True):
-        note, doubtful = "", False
+        note, checks = "", []
+        if n is not None and n > seen + 1:
+            missing = f"{seen + 1}" if n == seen + 2 else f"{seen + 1}–{n - 1}"
+            checks.append(f"task number {missing} missing in the appendix before this one")
         value = n + offset if n is not None else None
         if value is None or value in used:
-            doubtful = True
             why = "no task number" if n is None else f"task number {n} repeated"
             value = max(used | {last}) + 1
-            note = f"{why} in the appendix ({row.where}): numbered {value}"
+            checks.append(f"{why} in the appendix ({row.where}): numbered {value}")
         elif offset:
             note = f"Stt {n} in the appendix, numbered {value} after the config's tasks"
         used.add(value)
-        last = value
-        out.append((value, note, doubtful))
+        last, seen = value, max(seen, n or 0)
+        out.append((value, note, checks))
     return out
 
 

@@ -125,7 +125,7 @@ def _records(body: list[Line]) -> list[Record]:
             if number:
                 records.append((number, current, notes))
             value = int(m[1])
-            notes = pending_notes + _numbering_notes(value, expected, bool(number), line.no)
+            notes = pending_notes
             pending_notes = []
             number, expected = m[1], value + 1
             current = [Line(line.no, m[2] or "")]
@@ -145,25 +145,14 @@ def _starts_task(m: re.Match[str], body: list[Line], n: int, expected: int, late
     if rest is not None or _expected_follows(body, n, expected):
         return False  # text, or a page number: the expected number comes just after
     if expected < value <= expected + 4:
-        return True  # a number skipped: noted
-    return value == expected - 1 and not _isolated(body, n)  # a number repeated: noted
+        return True  # a number skipped (reported with the task)
+    return value == expected - 1 and not _isolated(body, n)  # repeated (reported too)
 
 
 def _expected_follows(body: list[Line], n: int, expected: int) -> bool:
     """Whether a line holding just the expected task number follows within a few lines."""
     ahead = [line.text for line in body[n + 1 : n + 12] if line.text][:6]
     return any((m := _NUMBER_LINE.match(t)) is not None and int(m[1]) == expected for t in ahead)
-
-
-def _numbering_notes(value: int, expected: int, later: bool, line: int) -> list[str]:
-    if not later:
-        return []
-    if value > expected:
-        missing = ", ".join(str(v) for v in range(expected, value))
-        return [f"task number {missing} missing before this one (line {line})"]
-    if value < expected:
-        return [f"task number {value} repeated (line {line})"]
-    return []
 
 
 def _isolated(body: list[Line], n: int) -> bool:

@@ -27,8 +27,9 @@ def fragment(outcome: Outcome, heading: Iterable[str]) -> str:
     return tomlkit.dumps(doc)
 
 
-def merge(config_text: str, outcome: Outcome, plan: dict[str, str] | None) -> str:
-    """config.toml's text with the outcome's tables appended to its own arrays of tables.
+def merge(config_text: str, outcome: Outcome, plan: dict[str, str] | None, banner: str) -> str:
+    """config.toml's text with the outcome's tables appended to its own arrays of tables;
+    `banner` is a comment atop the first imported agency and task (where the import starts).
 
     `plan` ({"title": …, "issuer": …}) is added only when the config has no [plan]."""
     doc = tomlkit.parse(config_text)
@@ -38,16 +39,20 @@ def merge(config_text: str, outcome: Outcome, plan: dict[str, str] | None) -> st
             table.add(k, v)
         table.add(tomlkit.comment("check: the plan's title and issuer, as they should read"))
         doc.add("plan", table)
-    _add_all(doc, outcome)
+    _add_all(doc, outcome, banner)
     return tomlkit.dumps(doc)
 
 
-def _add_all(doc: Any, outcome: Outcome) -> None:
-    agencies = [e for e in outcome.proposed if not e.is_group]
-    groups = [e for e in outcome.proposed if e.is_group]
-    _append(doc, "agencies", [_entry(e) for e in agencies])
-    _append(doc, "groups", [_entry(e) for e in groups])
-    _append(doc, "tasks", [_task(t) for t in outcome.tasks])
+def _add_all(doc: Any, outcome: Outcome, banner: str = "") -> None:
+    agencies = [_entry(e) for e in outcome.proposed if not e.is_group]
+    groups = [_entry(e) for e in outcome.proposed if e.is_group]
+    tasks = [_task(t) for t in outcome.tasks]
+    for tables in (agencies, groups, tasks):
+        if banner and tables:
+            tables[0].comment(banner)
+    _append(doc, "agencies", agencies)
+    _append(doc, "groups", groups)
+    _append(doc, "tasks", tasks)
 
 
 def _append(doc: Any, key: str, tables: list[Table]) -> None:
