@@ -104,8 +104,6 @@ def _rows(grid: Grid, columns: list[Column | None], table_no: int, first_row: in
             for col, value in zip(columns, values, strict=False):
                 if col is not None and col is not Column.NUMBER and value:
                     row.cells[col] = _join(row.cells.get(col, ""), value)
-            if not number:
-                row.notes.append("the first row has no task number")
             out.append(row)
         else:  # a row continuing the task above: its own (not merged) text is appended
             for col, (text, cont) in zip(columns, cells, strict=False):

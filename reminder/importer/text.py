@@ -199,8 +199,6 @@ def _row(
                 row_notes.append("timing phrase not recognised: its extent is a guess")
         cells[col] = _join(ws[pos:end])
         pos = end
-    if not number:
-        row_notes.append("no task number in the first column")
     return Row(number, cells, where, row_notes)
 
 
