@@ -231,6 +231,7 @@ def preview(args: argparse.Namespace) -> int:
     --agency), on --channel, merged with every other reminder due to that address then."""
     from reminder import views
     from reminder.dispatch import digests
+    from reminder.links import AnswerLinks
     from reminder.planner import plan
     from reminder.render import Renderer
 
@@ -258,7 +259,9 @@ def preview(args: argparse.Namespace) -> int:
     ]
     batch = next(b for b in digests(at_once) if first in b)
     today = first.send_at.astimezone(cat.calendar.timezone).date()
-    message = Renderer(cat, settings.templates_dir).render(batch, today=today)
+    answers = AnswerLinks.of(settings.web, settings.telegram)
+    renderer = Renderer(cat, settings.templates_dir, answers=answers)
+    message = renderer.render(batch, today=today)
     print(views.preview_head(cat, first, batch))
     print(f"Subject: {message.subject}\n")
     print(message.text)

@@ -28,6 +28,7 @@ from reminder.channels.base import Channel, ChannelError
 from reminder.config import Settings
 from reminder.followup import escalation_context, escalations, summaries, summary_context
 from reminder.ledger import Ledger, LedgerUnwritable
+from reminder.links import AnswerLinks
 from reminder.model import Message, Reminder
 from reminder.planner import plan
 from reminder.recorder import Recorder
@@ -103,7 +104,11 @@ class Dispatcher:
         self.settings = settings
         self.ledger = ledger
         self.channels = channels if channels is not None else make_channels(settings)
-        self.renderer = renderer or Renderer(settings.catalog, settings.templates_dir)
+        self.renderer = renderer or Renderer(
+            settings.catalog,
+            settings.templates_dir,
+            answers=AnswerLinks.of(settings.web, settings.telegram),
+        )
         self.calendar = WorkCalendar(settings.catalog.calendar)
         self.owner = owner_id()
         self.domain = _domain(settings)

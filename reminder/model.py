@@ -273,6 +273,15 @@ class Message:
     message_id: str | None = None  # RFC 5322 Message-ID (email), derived from the keys
     keys: tuple[str, ...] = ()  # the reminder keys this message carries (a digest: several)
     headers: dict[str, str] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()  # Telegram inline keyboard rows
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button: its label and the (signed) data sent back when pressed."""
+
+    text: str
+    data: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +307,24 @@ class TelegramSettings:
     token: str = field(repr=False)
     base_url: str | None = None  # None: api.telegram.org; tests point it at 127.0.0.1
     timeout: float = 30.0
+    poll: bool = False  # receive button presses, /start link codes and /trangthai
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The answer-back settings: signing secret, the built-in web server, links.
+
+    `listen` None: the server is off (links can still be signed for an outside server).
+    `secret` signs links, buttons and forms; `password` guards the status pages. Both are
+    resolved secrets, never printed.
+    """
+
+    secret: str = field(repr=False)
+    listen: tuple[str, int] | None = None
+    public_url: str | None = None  # "https://nhachan.tinh.example", no trailing slash
+    password: str | None = field(default=None, repr=False)
+    link_days: int = 90  # a confirmation link expires this many days after its deadline
+    code_minutes: int = 60  # a Telegram link code expires after this many minutes
 
 
 @dataclass(frozen=True, slots=True)

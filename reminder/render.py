@@ -42,9 +42,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 import reminder
 from reminder import vnformat
 from reminder.cachedir import cache_dir
+from reminder.links import AnswerLinks
 from reminder.model import (
     VN_TZ,
     Agency,
+    Button,
     Catalog,
     LeadUnit,
     Message,
@@ -68,6 +70,7 @@ __all__ = [
 
 CHANNELS = ("email", "telegram")
 SUBJECT_TEMPLATE = "email_subject.txt"
+BUTTONS_TEMPLATE = "telegram_buttons.txt"
 CHANNEL_TEMPLATES = {
     "email": ("email.txt", "email.html"),
     "telegram": ("telegram.html",),
@@ -132,6 +135,7 @@ class ItemView:
     lead: AgencyView
     supports: tuple[AgencyView, ...]  # every supporting agency, as written
     others: tuple[AgencyView, ...]  # supports other than the lead, named_as and the recipient
+    confirm_url: str = ""  # e-mail to the lead agency: the signed confirmation link ("" if off)
 
 
 def default_template_dir() -> Path:
@@ -194,8 +198,15 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 class Renderer:
     """Renders reminders into Messages with the templates of one folder."""
 
-    def __init__(self, catalog: Catalog, template_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        template_dir: Path | None = None,
+        *,
+        answers: AnswerLinks | None = None,
+    ) -> None:
         self.catalog = catalog
+        self.answers = answers
         self.template_dir = Path(template_dir) if template_dir else default_template_dir()
         self.env = Environment(
             loader=FileSystemLoader(self.template_dir, encoding="utf-8"),
@@ -259,6 +270,7 @@ class Renderer:
             message_id=message_id(keys, message_id_domain),
             keys=keys,
             headers=_headers(keys),
+            buttons=self._buttons(context) if first.channel == "telegram" else (),
         )
 
     def render_followup(
@@ -302,6 +314,30 @@ class Renderer:
     def page(self, name: str, context: dict[str, object]) -> str:
         """A document from the template folder (e.g. report.html), NFC, with the filters."""
         return vnformat.nfc(self._render(name, context))
+
+    def _buttons(self, context: dict[str, object]) -> tuple[tuple[Button, ...], ...]:
+        """One row of inline buttons (done, received) per lead item of a Telegram message,
+        labelled by templates/telegram_buttons.txt; none unless the poller is on."""
+        if self.answers is None or not self.answers.buttons:
+            return ()
+        items = [i for i in context["items"] if i.role == "lead"]  # type: ignore[attr-defined]
+        rows = []
+        for item in items:
+            labels = [
+                " ".join(line.split())
+                for line in self._render(
+                    BUTTONS_TEMPLATE, {**context, "item": item, "several": len(items) > 1}
+                ).splitlines()
+                if line.strip()
+            ]
+            if len(labels) != 2:
+                raise TemplateError(f"{BUTTONS_TEMPLATE}:0: expected two lines (done, received)")
+            task = self.catalog.task(item.task_id)
+            done, ack = self.answers.button_data(task, item.occurrence, item.milestone_id)
+            rows.append(
+                (Button(vnformat.nfc(labels[0]), done), Button(vnformat.nfc(labels[1]), ack))
+            )
+        return tuple(rows)
 
     def test_message(
         self,
@@ -389,6 +425,11 @@ class Renderer:
         supports = tuple(self._agency_view(a) for a in task.support)
         excluded = {task.lead, r.named_as, r.agency}
         others = tuple(a for a in supports if a.id not in excluded)
+        confirm_url = ""
+        if self.answers is not None and r.role == Role.LEAD and r.channel == "email":
+            confirm_url = self.answers.confirm_url(
+                task.id, r.occurrence, r.milestone_id, r.agency, r.deadline
+            )
         return ItemView(
             key=r.key,
             task_id=task.id,
@@ -405,6 +446,7 @@ class Renderer:
             lead=lead,
             supports=supports,
             others=others,
+            confirm_url=confirm_url,
         )
 
     def _agency(self, agency_id: str) -> Agency:

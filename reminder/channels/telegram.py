@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -388,10 +388,14 @@ class TelegramChannel:
             chat = self._chats[address] = _Chat(self._limits, is_group(address))
         target = _chat_id(address)
         new_address: str | None = None
+        markup = _keyboard(message)
         async with chat.lock:
             for n, part in enumerate(parts):
+                last = n == len(parts) - 1
                 try:
-                    sent_to = await self._send_part(bot, chat, target, part)
+                    sent_to = await self._send_part(
+                        bot, chat, target, part, markup if last else None
+                    )
                 except ChannelError as exc:
                     if not n:
                         raise
@@ -423,7 +427,14 @@ class TelegramChannel:
 
     # -- internals -------------------------------------------------------------------------
 
-    async def _send_part(self, bot: Bot, chat: _Chat, target: int | str, text: str) -> int | str:
+    async def _send_part(
+        self,
+        bot: Bot,
+        chat: _Chat,
+        target: int | str,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> int | str:
         """Send one part; returns the chat id it went to (a new one after a migration).
 
         Errors are raised outside the `except` clauses, so the ChannelError carries no
@@ -436,7 +447,9 @@ class TelegramChannel:
             failure: ChannelError | None = None
             pause = 0.0
             try:
-                await bot.send_message(chat_id=target, text=text, parse_mode=ParseMode.HTML)
+                await bot.send_message(
+                    chat_id=target, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
                 return target
             except ChatMigrated as exc:
                 if migrated:
@@ -482,6 +495,18 @@ class TelegramChannel:
         now = time.monotonic()
         for window in chat.windows:
             window.record(now)
+
+
+def _keyboard(message: Message) -> InlineKeyboardMarkup | None:
+    """The message's inline buttons (on its last part), or None."""
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+            for row in message.buttons
+        ]
+    )
 
 
 async def _shutdown(bot: Bot) -> None:

@@ -41,6 +41,7 @@ from reminder.model import (
     Summary,
     Task,
     TelegramSettings,
+    WebSettings,
 )
 from reminder.recipients import unreachable
 from reminder.secrets import SecretError, read_secret
@@ -75,6 +76,7 @@ class Settings:
     lease: timedelta
     escalation: Escalation | None = None
     summary: Summary | None = None
+    web: WebSettings | None = None
     warnings: tuple[Problem, ...] = ()
     database_password: str | None = None  # PostgreSQL's, from a credential/env/file
 
@@ -169,6 +171,7 @@ def _build(
     if cfg.templates.dir and not (base / cfg.templates.dir).is_dir():
         out.error(("templates", "dir"), f"no such folder: {base / cfg.templates.dir}")
     db_url, db_password = _database(cfg.database, base, out)
+    web = _web(cfg, base, out)
     if out.errors:
         return None
     catalog = Catalog(
@@ -215,6 +218,7 @@ def _build(
         lease=timedelta(minutes=d.lease_minutes),
         escalation=_escalation(cfg),
         summary=_summary(cfg),
+        web=web,
     )
 
 
@@ -346,7 +350,50 @@ def _telegram(cfg: schema.Config, base: Path, out: Collector) -> TelegramSetting
         str(base / bot.token_file) if bot.token_file else None,
         bot.credential,
     )
-    return TelegramSettings(token or "", bot.base_url, bot.timeout_seconds) if token else None
+    if not token:
+        return None
+    return TelegramSettings(token, bot.base_url, bot.timeout_seconds, bot.poll)
+
+
+def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:
+    """[web]: the signing secret always, the viewer password when the server listens."""
+    w = cfg.web
+    if w is None:
+        return None
+    secret = _secret(
+        out,
+        ("web",),
+        "signing secret for links",
+        w.secret_env,
+        str(base / w.secret_file) if w.secret_file else None,
+        w.secret_credential,
+    )
+    if secret and len(secret) < 16:
+        out.error(("web",), "the signing secret is too short: use at least 16 characters")
+    password = None
+    if w.listen:
+        password = _secret(
+            out,
+            ("web", "listen"),
+            "viewer password for the status pages",
+            w.password_env,
+            str(base / w.password_file) if w.password_file else None,
+            w.password_credential,
+        )
+    if not secret:
+        return None
+    listen = None
+    if w.listen:
+        host, _, port = w.listen.rpartition(":")
+        listen = (host.strip("[]"), int(port))
+    return WebSettings(
+        secret=secret,
+        listen=listen,
+        public_url=w.public_url,
+        password=password,
+        link_days=w.link_days_after_deadline,
+        code_minutes=w.link_code_minutes,
+    )
 
 
 def _agencies(cfg: schema.Config) -> dict[str, Agency]:

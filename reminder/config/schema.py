@@ -196,6 +196,7 @@ class Bot(Strict):
     token_file: str | None = None
     base_url: str | None = None
     timeout_seconds: float = Field(default=30, gt=0, le=600)
+    poll: bool = False
 
 
 class TelegramChannel(Strict):
@@ -206,6 +207,40 @@ class TelegramChannel(Strict):
 class Channels(Strict):
     email: EmailChannel = EmailChannel()
     telegram: TelegramChannel = TelegramChannel()
+
+
+_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+class Web(Strict):
+    listen: str | None = None
+    public_url: str | None = None
+    secret_credential: str | None = "web_secret"
+    secret_env: str | None = "REMINDER_WEB_SECRET"
+    secret_file: str | None = None
+    password_credential: str | None = "web_password"
+    password_env: str | None = "REMINDER_WEB_PASSWORD"
+    password_file: str | None = None
+    link_days_after_deadline: int = Field(default=90, ge=1, le=3660)
+    link_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is not None:
+            m = _LISTEN.match(v)
+            if not m or not 0 <= int(m.group(2)) <= 65535:
+                raise ValueError(f'expected host:port, e.g. "127.0.0.1:8765" (got {v!r})')
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", v):
+            raise ValueError(
+                f'expected an address such as "https://nhachan.tinh.example" (got {v!r})'
+            )
+        return v.rstrip("/") if v else v
 
 
 class Templates(Strict):
@@ -337,6 +372,7 @@ class Config(Strict):
     templates: Templates = Templates()
     escalation: Escalation | None = None
     summary: Summary | None = None
+    web: Web | None = None
     agencies: list[Agency] = []
     groups: list[Group] = []
     tasks: list[Task] = Field(min_length=1)
