@@ -24,7 +24,7 @@ import signal
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -35,6 +35,9 @@ from reminder.dispatch import Dispatcher, Outcome
 from reminder.ledger import Ledger, LedgerError, open_ledger
 from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
+
+if TYPE_CHECKING:
+    from reminder.web import WebServer
 
 log = logging.getLogger("reminder.daemon")
 
@@ -80,6 +83,7 @@ class Daemon:
         self.reload_failed = ""  # STATUS= prefix while the last reload was refused
         self.started = False
         self.version = version()  # in the start-up line and STATUS=: which code is running
+        self.web: WebServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -109,6 +113,9 @@ class Daemon:
             sdnotify.status(why)
             return EX_UNAVAILABLE
         self.dispatcher = Dispatcher(self.settings, self.ledger)
+        if not await self._start_web():
+            await asyncio.to_thread(self.ledger.close)
+            return EX_UNAVAILABLE
         self.started = True
         self.scheduler.start()
         self.scheduler.add_job(self._sweep, "interval", seconds=SWEEP.total_seconds(), id="sweep")
@@ -128,6 +135,24 @@ class Daemon:
         self._spawn(self._sweep())
         await self.stop_event.wait()
         return await self._shutdown()
+
+    async def _start_web(self) -> bool:
+        """Start the web server when `[web] listen` is set; False if it cannot listen."""
+        web = self.settings.web
+        if web is None or web.listen is None:
+            return True
+        from reminder.web import WebServer
+
+        self.web = WebServer(lambda: self.settings, self.ledger, self.clock.now)
+        try:
+            await self.web.start()
+        except OSError as exc:
+            host, port = web.listen
+            log.error("web server cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
+            sdnotify.status(f"web server cannot listen on {host}:{port}")
+            self.web = None
+            return False
+        return True
 
     def _refuse(self, exc: ConfigError) -> int:
         for problem in exc.problems:
@@ -156,6 +181,8 @@ class Daemon:
                 STOP_TIMEOUT,
             )
         self.scheduler.shutdown(wait=False)
+        if self.web is not None:
+            await self.web.stop()
         for task in self.background:
             task.cancel()
         await asyncio.sleep(0)
@@ -274,6 +301,8 @@ class Daemon:
         self.announced = ""  # say the next wake-up again under the new configuration
         if settings.database_url != self.settings.database_url:
             log.warning("[database] url changed: it takes effect at the next restart")
+        if _listen(settings) != _listen(self.settings):
+            log.warning("[web] listen changed: it takes effect at the next restart")
         async with self.cycle_lock:
             self.settings, self.dispatcher = settings, dispatcher
         for warning in settings.warnings:
@@ -296,6 +325,10 @@ class Daemon:
 def _one_line(exc: Exception) -> str:
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"cannot open the ledger: {type(exc).__name__}: {first}"
+
+
+def _listen(settings: Settings) -> tuple[str, int] | None:
+    return settings.web.listen if settings.web else None
 
 
 def _describe(batch: list[Reminder]) -> str:

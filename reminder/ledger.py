@@ -49,6 +49,7 @@ from reminder.completions import Completions
 from reminder.logs import register_secret
 from reminder.model import VN_TZ, Reminder
 from reminder.owner import gone as owner_gone
+from reminder.replies import Replies
 
 __all__ = [
     "Delivery",
@@ -374,6 +375,7 @@ class Ledger:
         self.engine: Engine = engine
         self._writer = engine.execution_options(**{_WRITE: True})
         self.completions = Completions(engine, self._writer)
+        self.replies = Replies(engine, self._writer, self._insert)
         self.where = sa.engine.make_url(url).render_as_string(hide_password=True)
         self._refusing: str | None = None  # the reason, while the database refuses writes
         self._refusing_lock = threading.Lock()

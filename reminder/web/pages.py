@@ -1,0 +1,516 @@
+"""The pages of the built-in web server. Routes and the data their templates need, nothing else.
+
+    GET  /healthz                 200 when the ledger answers, 503 otherwise (no password)
+    GET  /dang-nhap, POST          the viewer password (CSRF, limited failures)
+    POST /dang-xuat                end the viewer session
+    GET  /                         the status matrix (password): ?nam=2026&co-quan=<agency>
+    GET  /nhiem-vu/<task>          one task: deadlines, reminders sent, completion records
+    GET  /xac-nhan/<token>         a confirmation link: shows the work and a form; changes nothing
+    POST /xac-nhan/<token>         records the completion (CSRF token bound to the link)
+    GET  /lich/<agency>.ics?k=…    the agency's calendar feed (signed key)
+
+The wording is in templates/web/. Database and planning work runs in a thread
+(`asyncio.to_thread`) so that the daemon's loop, which sends the reminders, never waits for a
+page. Refusals (bad link, bad token, wrong password) answer with a Vietnamese page and the
+right status, are logged once at WARNING (without the token) and record nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from reminder import status, vnformat
+from reminder.config import Settings
+from reminder.feed import feed_items, to_ical
+from reminder.ledger import Ledger
+from reminder.links import Confirmation, LinkError, Links, same_secret
+from reminder.model import Catalog, Deadline, Task
+from reminder.occurrences import deadlines
+from reminder.recipients import successor
+from reminder.render import Renderer, default_template_dir
+from reminder.web.guard import (
+    FORM_COOKIE,
+    FORM_MAX_AGE,
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    LoginLimiter,
+    client_of,
+    refuse,
+)
+from reminder.workdays import WorkCalendar
+
+STATE_ORDER = (
+    status.State.OVERDUE,
+    status.State.IN_PROGRESS,
+    status.State.DONE_LATE,
+    status.State.DONE_ON_TIME,
+    status.State.WAITING,
+)
+MAX_FIELD = {"nguoi": 200, "so_van_ban": 500}
+
+
+@dataclass
+class Site:
+    """What the pages need: the current settings, the ledger, the clock."""
+
+    settings: Callable[[], Settings]
+    ledger: Ledger
+    clock: Callable[[], datetime]
+    limiter: LoginLimiter
+
+    def __post_init__(self) -> None:
+        self._env: tuple[Path, Environment] | None = None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @property
+    def links(self) -> Links:
+        web_settings = self.settings().web
+        assert web_settings is not None
+        return Links(web_settings.secret)
+
+    def env(self) -> Environment:
+        """The Jinja2 environment of the current template folder (HTML autoescaped)."""
+        folder = self.settings().templates_dir or default_template_dir()
+        if self._env is None or self._env[0] != folder:
+            env = Environment(
+                loader=FileSystemLoader(folder, encoding="utf-8"),
+                autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.filters.update(ngay=vnformat.ngay, thu=vnformat.thu, ngay_dai=vnformat.ngay_dai)
+            env.filters.update(so=vnformat.so)
+            self._env = (folder, env)
+        return self._env[1]
+
+    def page(self, name: str, status_code: int = 200, **context: Any) -> web.Response:
+        settings = self.settings()
+        context.setdefault("plan", settings.catalog.plan)
+        context.setdefault("signed_in", False)
+        text = self.env().get_template(f"web/{name}").render(context)
+        return web.Response(
+            text=vnformat.nfc(text), status=status_code, content_type="text/html", charset="utf-8"
+        )
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.settings().catalog.calendar.timezone).date()
+
+    def signed_in(self, request: web.Request) -> bool:
+        web_settings = self.settings().web
+        if web_settings is None or not web_settings.password:
+            return False
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        return bool(cookie) and self.links.check_session(
+            cookie, web_settings.password, SESSION_HOURS * 3600
+        )
+
+    def require_login(self, request: web.Request) -> None:
+        if not self.signed_in(request):
+            target = quote(request.path_qs, safe="/?=&-")
+            raise web.HTTPSeeOther(f"/dang-nhap?tiep={target}")
+
+    def refused(self, request: web.Request, code: int, what: str, reason: str) -> web.Response:
+        refuse(request, what)
+        return self.page("refused.html", code, reason=reason)
+
+    def secure_cookie(self) -> bool:
+        web_settings = self.settings().web
+        return bool(web_settings and (web_settings.public_url or "").startswith("https://"))
+
+    # -- routes -----------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/healthz", self.healthz),
+            web.get("/static/nhachan.css", self.css),
+            web.get("/dang-nhap", self.login_form),
+            web.post("/dang-nhap", self.login),
+            web.post("/dang-xuat", self.logout),
+            web.get("/", self.status_page),
+            web.get("/nhiem-vu/{task}", self.task_page),
+            web.get("/xac-nhan/{token}", self.confirm_form),
+            web.post("/xac-nhan/{token}", self.confirm),
+            web.get("/lich/{name}", self.calendar),
+        ]
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._ping), 5)
+        except Exception:
+            return web.Response(text="ledger unreachable\n", status=503)
+        return web.Response(text="ok\n")
+
+    def _ping(self) -> None:
+        with self.ledger.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    async def css(self, request: web.Request) -> web.Response:
+        folder = self.settings().templates_dir or default_template_dir()
+        text = await asyncio.to_thread((folder / "web" / "nhachan.css").read_text, "utf-8")
+        return web.Response(text=text, content_type="text/css", charset="utf-8")
+
+    # -- login ------------------------------------------------------------------------------
+
+    async def login_form(
+        self, request: web.Request, *, error: str = "", code: int = 200
+    ) -> web.Response:
+        nonce = request.cookies.get(FORM_COOKIE) or _nonce()
+        response = self.page(
+            "login.html",
+            code,
+            error=error,
+            csrf=self.links.form_token(nonce),
+            next=_local(request.query.get("tiep", "/")),
+        )
+        response.set_cookie(
+            FORM_COOKIE, nonce, httponly=True, samesite="Strict", secure=self.secure_cookie()
+        )
+        return response
+
+    async def login(self, request: web.Request) -> web.Response:
+        web_settings = self.settings().web
+        client = client_of(request)
+        wait = self.limiter.retry_after(client)
+        if wait > 0:
+            refuse(request, "too many failed logins")
+            response = self.page("refused.html", 429, reason="nhieu-lan-sai")
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        form = await request.post()
+        if not self._form_ok(
+            request, str(form.get("csrf", "")), request.cookies.get(FORM_COOKIE, "")
+        ):
+            return self.refused(request, 403, "login without a valid CSRF token", "bieu-mau")
+        password = str(form.get("mat_khau", ""))
+        if (
+            web_settings is None
+            or not web_settings.password
+            or not same_secret(password, web_settings.password)
+        ):
+            self.limiter.failed(client)
+            refuse(request, "wrong viewer password")
+            return await self.login_form(request, error="sai-mat-khau", code=403)
+        self.limiter.succeeded(client)
+        response = web.HTTPSeeOther(_local(str(form.get("tiep", "/"))))
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.links.session(web_settings.password),
+            max_age=SESSION_HOURS * 3600,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure_cookie(),
+        )
+        raise response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if not self._form_ok(
+            request, str(form.get("csrf", "")), request.cookies.get(SESSION_COOKIE, "")
+        ):
+            return self.refused(request, 403, "logout without a valid CSRF token", "bieu-mau")
+        response = web.HTTPSeeOther("/dang-nhap")
+        response.del_cookie(SESSION_COOKIE)
+        raise response
+
+    def _form_ok(self, request: web.Request, token: str, bound_to: str) -> bool:
+        if not token or not bound_to:
+            return False
+        try:
+            self.links.check_form_token(token, bound_to, FORM_MAX_AGE)
+        except LinkError:
+            return False
+        return True
+
+    # -- status -----------------------------------------------------------------------------
+
+    async def status_page(self, request: web.Request) -> web.Response:
+        self.require_login(request)
+        settings = self.settings()
+        today = self.today()
+        year = _int(request.query.get("nam", ""), today.year, 1990, 2100)
+        agency = request.query.get("co-quan", "")
+        if agency and agency not in settings.catalog.agencies:
+            agency = ""
+        data = await asyncio.to_thread(self._status, settings, year, agency)
+        return self.page(
+            "status.html",
+            signed_in=True,
+            csrf=self.links.form_token(request.cookies.get(SESSION_COOKIE, "")),
+            year=year,
+            years=range(today.year - 2, today.year + 3),
+            agency=agency,
+            agencies=_lead_agencies(settings.catalog),
+            today=today,
+            labels=status.LABELS,
+            states=STATE_ORDER,
+            **data,
+        )
+
+    def _status(self, settings: Settings, year: int, agency: str) -> dict[str, Any]:
+        catalog = settings.catalog
+        cal = WorkCalendar(catalog.calendar)
+        found = status.period_deadlines(catalog, date(year, 1, 1), date(year, 12, 31), cal)
+        items = status.classify(catalog, found, self.ledger.completions.current(), self.clock())
+        if agency:
+            items = [i for i in items if i.counted_for == agency or i.agency == agency]
+        rows = status.matrix(catalog, items)
+        order = {s: n for n, s in enumerate(STATE_ORDER)}
+        items.sort(key=lambda i: (order[i.state], i.deadline or date.max, i.task_number))
+        return {"rows": rows, "total": status.totals(rows), "items": items}
+
+    # -- one task ---------------------------------------------------------------------------
+
+    async def task_page(self, request: web.Request) -> web.Response:
+        self.require_login(request)
+        settings = self.settings()
+        try:
+            task = settings.catalog.task(request.match_info["task"])
+        except KeyError:
+            return self.page("refused.html", 404, reason="khong-co-nhiem-vu")
+        data = await asyncio.to_thread(self._task, settings, task)
+        return self.page(
+            "task.html",
+            signed_in=True,
+            csrf=self.links.form_token(request.cookies.get(SESSION_COOKIE, "")),
+            task=task,
+            labels=status.LABELS,
+            lead=status.agency_label(settings.catalog, task.lead),
+            supports=[status.agency_label(settings.catalog, a) for a in task.support],
+            **data,
+        )
+
+    def _task(self, settings: Settings, task: Task) -> dict[str, Any]:
+        catalog = settings.catalog
+        cal = WorkCalendar(catalog.calendar)
+        today = self.today()
+        first, last = date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)
+        found = deadlines(task, cal, first, last, catalog.calendar.day_off_rule)
+        current = self.ledger.completions.current(task.id)
+        items = [
+            i
+            for i in status.classify(catalog, found, current, self.clock())
+            if i.task_id == task.id
+        ]
+        return {
+            "items": items,
+            "events": self.ledger.completions.events(task.id),
+            "acks": self.ledger.replies.acknowledgements(task.id),
+            "deliveries": self.ledger.history(task_id=task.id, limit=300),
+            "tz": catalog.calendar.timezone,
+        }
+
+    # -- confirmation links -----------------------------------------------------------------
+
+    def _read_link(self, request: web.Request) -> Confirmation | web.Response:
+        token = request.match_info["token"]
+        try:
+            return self.links.read_confirmation(token, self.today())
+        except LinkError as exc:
+            code = 410 if exc.reason == "expired" else 403
+            return self.refused(request, code, str(exc), "het-han" if code == 410 else "sai-chu-ky")
+
+    async def confirm_form(self, request: web.Request) -> web.Response:
+        link = self._read_link(request)
+        if isinstance(link, web.Response):
+            return link
+        found = await asyncio.to_thread(self._work, link)
+        if found is None:
+            return self.refused(
+                request, 410, "confirmation link for work no longer planned", "khong-con"
+            )
+        return self.page(
+            "confirm.html",
+            **found,
+            csrf=self.links.form_token(request.match_info["token"]),
+            error="",
+            form={"ngay": self.today().isoformat(), "so_van_ban": "", "nguoi": ""},
+        )
+
+    async def confirm(self, request: web.Request) -> web.Response:
+        link = self._read_link(request)
+        if isinstance(link, web.Response):
+            return link
+        found = await asyncio.to_thread(self._work, link)
+        if found is None:
+            return self.refused(
+                request, 410, "confirmation link for work no longer planned", "khong-con"
+            )
+        form = await request.post()
+        if not self._form_ok(request, str(form.get("csrf", "")), request.match_info["token"]):
+            return self.refused(request, 403, "confirmation without a valid CSRF token", "bieu-mau")
+        values = {
+            k: str(form.get(k, "")).strip()[: MAX_FIELD.get(k, 20)]
+            for k in ("ngay", "so_van_ban", "nguoi")
+        }
+        error, done_on = self._check_form(found, values)
+        if error:
+            return self.page(
+                "confirm.html", 400, **found, csrf=str(form.get("csrf")), error=error, form=values
+            )
+        if found["done"] is not None:
+            return self.page("confirmed.html", **found, already=True)
+        assert done_on is not None
+        agency_name = settings_agency_name(self.settings().catalog, link.agency)
+        await asyncio.to_thread(
+            self.ledger.completions.record_done,
+            link.task_id,
+            link.occurrence,
+            link.milestone_id,
+            done_on,
+            by=f"{values['nguoi']} ({agency_name}, qua liên kết e-mail)",
+            ref=values["so_van_ban"],
+            now=self.clock(),
+        )
+        found = await asyncio.to_thread(self._work, link)
+        assert found is not None
+        return self.page("confirmed.html", **found, already=False)
+
+    def _check_form(self, found: dict[str, Any], values: dict[str, str]) -> tuple[str, date | None]:
+        if not values["nguoi"]:
+            return "thieu-nguoi", None
+        done_on = _date(values["ngay"])
+        if done_on is None:
+            return "sai-ngay", None
+        try:
+            status.check_done(
+                found["task"], found["deadline"].occurrence, None, done_on, self.today()
+            )
+        except status.Refused:
+            return "ngay-khong-hop-le", None
+        return "", done_on
+
+    def _work(self, link: Confirmation) -> dict[str, Any] | None:
+        """The task, milestone, deadline and current completion a link is for; None when the
+        configuration no longer has that work."""
+        catalog = self.settings().catalog
+        try:
+            task = catalog.task(link.task_id)
+        except KeyError:
+            return None
+        milestone = next((m for m in task.milestones if m.id == link.milestone_id), None)
+        deadline = find_deadline(catalog, task, link.occurrence, link.milestone_id)
+        if milestone is None or deadline is None or link.agency not in catalog.agencies:
+            return None
+        current = self.ledger.completions.current(task.id)
+        done = current.get((task.id, link.occurrence, link.milestone_id)) or current.get(
+            (task.id, link.occurrence, "")
+        )
+        return {
+            "task": task,
+            "milestone": milestone,
+            "deadline": deadline,
+            "agency": status.agency_label(catalog, link.agency),
+            "done": done,
+        }
+
+    # -- calendar feeds ---------------------------------------------------------------------
+
+    async def calendar(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        settings = self.settings()
+        agency = name.removesuffix(".ics")
+        if not name.endswith(".ics") or agency not in settings.catalog.agencies:
+            return self.refused(request, 404, "calendar feed of an unknown agency", "khong-co-lich")
+        try:
+            self.links.check_feed_key(agency, request.query.get("k", ""))
+        except LinkError as exc:
+            return self.refused(request, 403, str(exc), "sai-chu-ky")
+        body = await asyncio.to_thread(self._feed, settings, agency)
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Content-Disposition": f'inline; filename="{agency}.ics"'},
+        )
+
+    def _feed(self, settings: Settings, agency: str) -> bytes:
+        return build_feed(settings, self.ledger, self.clock(), agency=agency, years=2)
+
+
+def build_feed(
+    settings: Settings, ledger: Ledger, now: datetime, *, agency: str | None, years: int
+) -> bytes:
+    """The calendar of `agency` (all tasks when None): deadlines from January of last year
+    to December of this year + `years` − 1, SEQUENCE numbers kept in the ledger."""
+    catalog = settings.catalog
+    today = now.astimezone(catalog.calendar.timezone).date()
+    renderer = Renderer(catalog, settings.templates_dir)
+    first, last = date(today.year - 1, 1, 1), date(today.year + years - 1, 12, 31)
+    items = feed_items(catalog, renderer, first, last, ledger.completions.current(), agency=agency)
+    sequences = ledger.replies.sequences({i.uid: i.fingerprint for i in items})
+    name = catalog.agencies[agency].name if agency else catalog.plan.title
+    return to_ical(items, sequences, name=f"Nhắc hạn – {name}", stamp=now)
+
+
+def find_deadline(
+    catalog: Catalog, task: Task, occurrence: str, milestone_id: str
+) -> Deadline | None:
+    """The (moved) deadline of one milestone of one occurrence, if the task still has it."""
+    found = re.search(r"\d{4}", occurrence)
+    if found is None:
+        return None
+    year = int(found.group())
+    cal = WorkCalendar(catalog.calendar)
+    first, last = date(year - 1, 1, 1), date(year + 2, 12, 31)
+    for d in deadlines(task, cal, first, last, catalog.calendar.day_off_rule):
+        if d.occurrence == occurrence and d.milestone_id == milestone_id:
+            return d
+    return None
+
+
+def settings_agency_name(catalog: Catalog, agency_id: str) -> str:
+    return catalog.agencies[agency_id].name if agency_id in catalog.agencies else agency_id
+
+
+def _lead_agencies(catalog: Catalog) -> list[tuple[str, str]]:
+    """(id, name) of the agencies that lead a task, successors in place of the merged."""
+    ids = {successor(t.lead, catalog.agencies)[-1] for t in catalog.tasks if t.enabled}
+    return [(a.id, a.name) for a in catalog.agencies.values() if a.id in ids]
+
+
+def _nonce() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+def _local(target: str) -> str:
+    """A redirect target on this site only ("/…", never "//host" or "http://…")."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _int(text: str, default: int, lo: int, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        return default
+    return value if lo <= value <= hi else default
+
+
+def _date(text: str) -> date | None:
+    """A date typed as 2026-12-10 (the date input) or 10/12/2026."""
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+        if m:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
+    return None

@@ -1,0 +1,77 @@
+"""The web server inside the daemon's event loop (aiohttp's AppRunner + TCPSite).
+
+aiohttp's runner installs no signal handlers, so SIGHUP and SIGTERM stay the daemon's. The
+server is started after the ledger is open and stopped before it is closed; it is off unless
+`[web] listen` is set. Connections are cheap coroutines on the same loop: a slow or hung
+client holds a socket, not the loop, and every page does its database and planning work in
+a thread, so reminders are never held up by a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from reminder.config import Settings
+from reminder.ledger import Ledger
+from reminder.web.guard import LoginLimiter, security_headers
+from reminder.web.pages import Site
+
+log = logging.getLogger("reminder.web")
+
+CLIENT_MAX_SIZE = 64 * 1024  # a form is a few hundred bytes
+
+
+def make_app(
+    settings: Callable[[], Settings], ledger: Ledger, clock: Callable[[], datetime]
+) -> web.Application:
+    """The aiohttp application with every page and the security middleware."""
+    current = settings()
+    hsts = bool(current.web and (current.web.public_url or "").startswith("https://"))
+    app = web.Application(middlewares=[security_headers(hsts)], client_max_size=CLIENT_MAX_SIZE)
+    site = Site(settings, ledger, clock, LoginLimiter())
+    app.add_routes(site.routes())
+    return app
+
+
+class WebServer:
+    """Serves the pages on `[web] listen` until stopped."""
+
+    def __init__(
+        self, settings: Callable[[], Settings], ledger: Ledger, clock: Callable[[], datetime]
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.clock = clock
+        self.runner: web.AppRunner | None = None
+        self.address: tuple[str, int] | None = None
+
+    async def start(self) -> None:
+        """Listen on the configured address (OSError when it is taken or not allowed)."""
+        web_settings = self.settings().web
+        assert web_settings is not None and web_settings.listen is not None
+        host, port = web_settings.listen
+        app = make_app(self.settings, self.ledger, self.clock)
+        # No access log: the confirmation links in request lines are capabilities.
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=15, shutdown_timeout=2.0
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self.runner = runner
+        bound = runner.addresses[0]
+        self.address = (str(bound[0]), int(bound[1]))
+        log.info("web server listening on http://%s:%d", *self.address)
+
+    async def stop(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            await runner.cleanup()

@@ -1,0 +1,108 @@
+"""The pages in a real headless browser (Debian's chromium + chromedriver, Selenium 4): the
+status page after logging in, a confirmation by its e-mail link, and a refusal page.
+
+In CI (CI=true) a missing browser fails these tests; elsewhere they are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from webtools import WEB_PASSWORD, WEB_SECRET, site_in_thread
+
+from reminder.links import Confirmation, Links
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+LINK = Confirmation("nv01", "2026", "bao-cao", "so-noi-vu", date(2027, 3, 15))
+
+
+def _browser_missing() -> str:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
+    return (
+        f"{', '.join(missing)} not installed (apt-get install chromium chromium-driver)"
+        if missing
+        else ""
+    )
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """A headless Chromium driven through /usr/bin/chromedriver."""
+    reason = _browser_missing()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests need a browser in CI: {reason}")
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(autouse=True)
+def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REMINDER_WEB_SECRET", WEB_SECRET)
+    monkeypatch.setenv("REMINDER_WEB_PASSWORD", WEB_PASSWORD)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+
+
+def test_status_page_in_browser(browser: WebDriver, tmp_path: Path) -> None:
+    """Logging in through the form shows the matrix with its coloured classes and the chart."""
+    d = browser
+    with site_in_thread(tmp_path) as (base, _settings, _ledger):
+        d.get(base + "/?nam=2026")
+        assert "/dang-nhap" in d.current_url
+        d.find_element(By.ID, "mat_khau").send_keys(WEB_PASSWORD)
+        d.find_element(By.CSS_SELECTOR, "form.card button").click()
+        heading = d.find_element(By.TAG_NAME, "h1").text
+        overdue = d.find_elements(By.CSS_SELECTOR, ".badge.overdue")
+        colour = overdue[0].value_of_css_property("background-color")
+        chart = d.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+        d.save_screenshot(str(tmp_path / "status.png"))
+    assert heading == "Tình hình thực hiện nhiệm vụ năm 2026"
+    assert overdue and colour == "rgba(198, 40, 40, 1)"  # the stylesheet loaded under the CSP
+    assert chart
+
+
+def test_confirmation_in_browser(browser: WebDriver, tmp_path: Path) -> None:
+    """Opening the e-mail link and submitting the form records the completion once."""
+    d = browser
+    with site_in_thread(tmp_path) as (base, _settings, ledger):
+        d.get(f"{base}/xac-nhan/{Links(WEB_SECRET).confirmation(LINK)}")
+        assert ledger.completions.current() == {}
+        d.find_element(By.ID, "so_van_ban").send_keys("Báo cáo số 12/BC-SNV")
+        d.find_element(By.ID, "nguoi").send_keys("Nguyễn Văn An")
+        d.find_element(By.CSS_SELECTOR, "form.card button").click()
+        heading = d.find_element(By.TAG_NAME, "h1").text
+        done = ledger.completions.current()
+    assert heading == "Đã ghi nhận hoàn thành"
+    assert list(done) == [("nv01", "2026", "bao-cao")]
+    assert done[("nv01", "2026", "bao-cao")].ref == "Báo cáo số 12/BC-SNV"
+
+
+def test_refusal_page_in_browser(browser: WebDriver, tmp_path: Path) -> None:
+    """An altered link shows the Vietnamese refusal page and records nothing."""
+    d = browser
+    token = Links(WEB_SECRET).confirmation(LINK)
+    with site_in_thread(tmp_path) as (base, _settings, ledger):
+        d.get(f"{base}/xac-nhan/{token[:-3]}abc")
+        heading = d.find_element(By.TAG_NAME, "h1").text
+        forms = d.find_elements(By.TAG_NAME, "form")
+        done = ledger.completions.current()
+    assert heading == "Liên kết không hợp lệ"
+    assert forms == [] and done == {}
