@@ -158,9 +158,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--output", "-o", help="write to this file instead of standard output")
     _now_arg(rp)
 
-    sub.add_parser(
+    tc = sub.add_parser(
         "telegram-chats", help="list the chats that wrote to the bot or added it (for chat ids)"
     )
+    tc.add_argument("--linked", action="store_true", help="the chats linked to an agency")
+    tc.add_argument("--revoke", metavar="CHAT", help="unlink this chat from its agency")
     _import_parser(sub)
 
     sub.add_parser(
@@ -168,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check what `check` cannot: templates, writable ledger/outbox, SMTP login, "
         "Telegram bot and chats, placeholder contacts, clock (exit 1 on a FAIL)",
     )
+    _answer_parsers(sub)
     return p
 
 
@@ -204,6 +207,21 @@ class _Version(argparse.Action):
 
         print(f"reminder {version()}")
         parser.exit(EX_OK)
+
+
+def _answer_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The answer-back commands: Telegram chat links and calendar files."""
+    tl = sub.add_parser(
+        "telegram-link", help="print a one-time link that ties a Telegram chat to an agency"
+    )
+    tl.add_argument("agency", help="the agency id (see config.toml)")
+    ic = sub.add_parser("ics", help="write the deadlines as a calendar file (.ics)")
+    ic.add_argument("--agency", help="only the tasks this agency leads or supports")
+    ic.add_argument(
+        "--years", type=_positive_int, default=2, help="this year and the next N-1 (default 2)"
+    )
+    ic.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    _now_arg(ic)
 
 
 def _now_arg(p: argparse.ArgumentParser) -> None:
@@ -265,6 +283,8 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "telegram-chats": commands.telegram_chats,
         "import": commands.import_,
         "doctor": commands.doctor,
+        "telegram-link": commands.telegram_link,
+        "ics": commands.ics,
     }
 
 

@@ -485,16 +485,24 @@ def _write_output(path: str, data: bytes) -> None:
 
 
 def telegram_chats(args: argparse.Namespace) -> int:
-    """List the chats that wrote to the bot or added it to a group (for chat ids)."""
-    from reminder.channels.base import ChannelError
-    from reminder.channels.telegram import list_chats
+    """List the chats the bot can write to (for chat ids); --linked: the chats linked to an
+    agency; --revoke CHAT: unlink one.
 
+    While the daemon polls (`poll = true`) only it may call getUpdates (a second reader would
+    take its updates or get 409 Conflict), so the chats it recorded are listed instead."""
     settings = _settings(args)
+    if args.linked or args.revoke:
+        return _linked_chats(settings, args.revoke)
     if settings.telegram is None:
         raise UsageError(
             f'set [channels.telegram] transport = "bot" and its token in {settings.source} first',
             EX_CONFIG,
         )
+    if settings.telegram.poll:
+        return _seen_chats(settings)
+    from reminder.channels.base import ChannelError
+    from reminder.channels.telegram import list_chats
+
     try:
         chats = asyncio.run(list_chats(settings.telegram))
     except ChannelError as exc:
@@ -615,3 +623,115 @@ def doctor(args: argparse.Namespace) -> int:
     for finding in findings:
         print(finding.line)
     return 1 if any(f.level == FAIL for f in findings) else EX_OK
+
+
+def _seen_chats(settings: Settings) -> int:
+    ledger = _ledger(settings)
+    try:
+        chats = ledger.replies.seen_chats()
+    finally:
+        ledger.close()
+    if not chats:
+        print("no chats recorded yet by the daemon: write to the bot, or add it to the group")
+    tz = settings.catalog.calendar.timezone
+    for chat in chats:
+        left = "" if chat.member else "\t(bot removed)"
+        seen = chat.last_seen.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+        print(f"{chat.chat_id}\t{chat.kind}\t{chat.title}\tlast seen {seen}{left}")
+    return EX_OK
+
+
+def _linked_chats(settings: Settings, revoke: str | None) -> int:
+    ledger = _ledger(settings)
+    try:
+        if revoke:
+            if not ledger.replies.revoke(revoke.strip(), datetime.now(VN_TZ)):
+                raise UsageError(f"chat {revoke} is not linked to an agency", EX_DATAERR)
+            print(f"chat {revoke} unlinked: it no longer receives reminders or counts for presses")
+            return EX_OK
+        linked = ledger.replies.linked()
+    finally:
+        ledger.close()
+    if not linked:
+        print("no linked chats (reminder telegram-link AGENCY makes a link)")
+    tz = settings.catalog.calendar.timezone
+    for c in linked:
+        name = (
+            settings.catalog.agencies[c.agency].name
+            if c.agency in settings.catalog.agencies
+            else "?"
+        )
+        when = c.linked_at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+        print(f"{c.chat_id}\t{c.agency}\t{name}\t{c.title}\tlinked {when} by {c.linked_by}")
+    return EX_OK
+
+
+def telegram_link(args: argparse.Namespace) -> int:
+    """Print a one-time link that ties the chat where it is used to an agency."""
+    import secrets
+
+    from reminder.channels.base import ChannelError
+    from reminder.channels.telegram import bot_username
+
+    settings = _settings(args)
+    tg = settings.telegram
+    if tg is None or not tg.poll:
+        raise UsageError(
+            f'linking needs [channels.telegram] transport = "bot" and [channels.telegram.bot] '
+            f"poll = true in {settings.source} (the daemon receives the code)",
+            EX_CONFIG,
+        )
+    if args.agency not in settings.catalog.agencies:
+        known = ", ".join(settings.catalog.agencies)
+        raise UsageError(f"no agency {args.agency!r} in {settings.source} (known: {known})")
+    try:
+        username = asyncio.run(bot_username(tg))
+    except ChannelError as exc:
+        raise UsageError(f"cannot ask Telegram for the bot's name: {exc}", EX_TEMPFAIL) from None
+    code = secrets.token_urlsafe(18)
+    now = datetime.now(VN_TZ)
+    expires = now + timedelta(minutes=tg.code_minutes)
+    ledger = _ledger(settings)
+    try:
+        ledger.replies.add_code(code, args.agency, now, expires)
+    finally:
+        ledger.close()
+    agency = settings.catalog.agencies[args.agency].name
+    print(f"one-time link for {agency}, valid until {expires.strftime('%d/%m/%Y %H:%M')}:")
+    print(f"  private chat or group: https://t.me/{username}?start={code}")
+    print(f"  or type in the group:  /start@{username} {code}")
+    return EX_OK
+
+
+def ics(args: argparse.Namespace) -> int:
+    """Write the calendar (.ics) of an agency's deadlines, or of all tasks."""
+    from pathlib import Path
+
+    from reminder.feed import build_feed
+    from reminder.links import Links
+
+    settings = _settings(args)
+    if args.agency and args.agency not in settings.catalog.agencies:
+        known = ", ".join(settings.catalog.agencies)
+        raise UsageError(f"no agency {args.agency!r} in {settings.source} (known: {known})")
+    ledger = _ledger(settings)
+    try:
+        body = build_feed(settings, ledger, _now(args), agency=args.agency, years=args.years)
+    finally:
+        ledger.close()
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        try:
+            Path(args.output).write_bytes(body)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}", 73) from None
+    web = settings.web
+    if args.agency and web is not None and web.public_url:
+        key = Links(web.secret).feed_key(args.agency)
+        print(
+            f"subscription address: {web.public_url}/lich/{args.agency}.ics?k={key}",
+            file=sys.stderr,
+        )
+    return EX_OK

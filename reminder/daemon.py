@@ -37,6 +37,7 @@ from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
 
 if TYPE_CHECKING:
+    from reminder.channels.telegram import TelegramPoller
     from reminder.web import WebServer
 
 log = logging.getLogger("reminder.daemon")
@@ -45,6 +46,7 @@ LOOK_AHEAD = timedelta(days=400)  # how far the log looks for the next reminders
 SWEEP = timedelta(minutes=5)  # safety net: clock jumps, suspended VMs, lost timers
 STOP_TIMEOUT = 30.0  # seconds to let an in-flight cycle finish on SIGTERM (unit: 60 s)
 EX_OK, EX_UNAVAILABLE, EX_NOPERM, EX_CONFIG = 0, 69, 77, 78
+POLL_RETRY, POLL_RETRY_MAX = 60.0, 1800.0  # seconds between tries to start Telegram polling
 
 
 class Clock:
@@ -84,6 +86,7 @@ class Daemon:
         self.started = False
         self.version = version()  # in the start-up line and STATUS=: which code is running
         self.web: WebServer | None = None
+        self.poller: TelegramPoller | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -116,6 +119,7 @@ class Daemon:
         if not await self._start_web():
             await asyncio.to_thread(self.ledger.close)
             return EX_UNAVAILABLE
+        self._start_poller()
         self.started = True
         self.scheduler.start()
         self.scheduler.add_job(self._sweep, "interval", seconds=SWEEP.total_seconds(), id="sweep")
@@ -154,6 +158,34 @@ class Daemon:
             return False
         return True
 
+    def _start_poller(self) -> None:
+        """Receive button presses and commands when `[channels.telegram.bot] poll` is on. A
+        Bot API that cannot be reached is retried in the background, never stopping sends."""
+        tg = self.settings.telegram
+        if tg is None or not tg.poll:
+            return
+        from reminder.answers import Answers
+        from reminder.channels.telegram import TelegramPoller
+
+        poller = TelegramPoller(tg, Answers(lambda: self.settings, self.ledger, self.clock.now))
+        self.poller = poller
+        self._spawn(self._keep_polling(poller))
+
+    async def _keep_polling(self, poller: TelegramPoller) -> None:
+        from reminder.channels.base import ChannelError
+
+        wait = POLL_RETRY
+        while not self.stop_event.is_set():
+            try:
+                await poller.start()
+            except ChannelError as exc:
+                log.error("Telegram updates cannot be received: %s; retrying in %.0f s", exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, POLL_RETRY_MAX)
+                continue
+            log.info("receiving Telegram button presses and commands (long polling)")
+            return
+
     def _refuse(self, exc: ConfigError) -> int:
         for problem in exc.problems:
             log.error("config: %s", problem)
@@ -183,6 +215,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         if self.web is not None:
             await self.web.stop()
+        if self.poller is not None:
+            await self.poller.stop()
         for task in self.background:
             task.cancel()
         await asyncio.sleep(0)

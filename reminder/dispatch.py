@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from reminder import owner
@@ -29,8 +29,9 @@ from reminder.config import Settings
 from reminder.followup import escalation_context, escalations, summaries, summary_context
 from reminder.ledger import Ledger, LedgerUnwritable
 from reminder.links import AnswerLinks
-from reminder.model import Message, Reminder
+from reminder.model import Catalog, Message, Reminder
 from reminder.planner import plan
+from reminder.recipients import with_linked_chats
 from reminder.recorder import Recorder
 from reminder.render import Renderer
 from reminder.workdays import WorkCalendar
@@ -112,8 +113,18 @@ class Dispatcher:
         self.calendar = WorkCalendar(settings.catalog.calendar)
         self.owner = owner_id()
         self.domain = _domain(settings)
+        self._linked: tuple[dict[str, str], Catalog] = ({}, settings.catalog)
 
     # -- planning ---------------------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        """The configured catalog, with the Telegram chats linked in the ledger added to
+        their agencies (`reminder telegram-link`), so linked chats receive reminders too."""
+        linked = self.ledger.replies.linked_chats()
+        if linked != self._linked[0]:
+            agencies = with_linked_chats(self.settings.catalog.agencies, linked)
+            self._linked = (linked, replace(self.settings.catalog, agencies=agencies))
+        return self._linked[1]
 
     def due(self, now: datetime) -> tuple[list[Reminder], list[Reminder]]:
         """(in the catch-up window, older and never sent) at `now`, completions excluded.
@@ -140,7 +151,7 @@ class Dispatcher:
     ) -> list[Reminder]:
         """Reminders, escalations and weekly summaries in [since, until], by (send_at, key)."""
         s = self.settings
-        cat, chans, cal = s.catalog, s.channels, self.calendar
+        cat, chans, cal = self.catalog(), s.channels, self.calendar
         found = plan(cat, since, until, channels=chans, done=done, cal=cal)
         if s.escalation is not None:
             found += escalations(

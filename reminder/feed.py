@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from icalendar import Alarm, Calendar, Event
 
-from reminder.model import Catalog, Deadline, LeadTimes, Role, Task
+from reminder.ledger import Ledger
+from reminder.model import Catalog, Completion, Deadline, LeadTimes, Role, Task
 from reminder.occurrences import deadlines
 from reminder.planner import ladder_for, rungs
 from reminder.recipients import successor
@@ -32,9 +33,9 @@ from reminder.render import Renderer
 from reminder.workdays import WorkCalendar
 
 if TYPE_CHECKING:
-    from reminder.model import Completion
+    from reminder.config import Settings
 
-__all__ = ["FeedItem", "feed_items", "to_ical", "uid_of"]
+__all__ = ["FeedItem", "build_feed", "feed_items", "to_ical", "uid_of"]
 
 PRODID = "-//nhachan//reminder//VI"
 Work = tuple[str, str, str]
@@ -158,3 +159,18 @@ def to_ical(
             event.add_component(alarm)
         cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+def build_feed(
+    settings: Settings, ledger: Ledger, now: datetime, *, agency: str | None, years: int
+) -> bytes:
+    """The calendar of `agency` (all tasks when None): deadlines from January of last year
+    to December of this year + `years` − 1, SEQUENCE numbers kept in the ledger."""
+    catalog = settings.catalog
+    today = now.astimezone(catalog.calendar.timezone).date()
+    renderer = Renderer(catalog, settings.templates_dir)
+    first, last = date(today.year - 1, 1, 1), date(today.year + years - 1, 12, 31)
+    items = feed_items(catalog, renderer, first, last, ledger.completions.current(), agency=agency)
+    sequences = ledger.replies.sequences({i.uid: i.fingerprint for i in items})
+    name = catalog.agencies[agency].name if agency else catalog.plan.title
+    return to_ical(items, sequences, name=f"Nhắc hạn – {name}", stamp=now)

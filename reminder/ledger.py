@@ -392,6 +392,11 @@ class Ledger:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (for /healthz)."""
+        with self._read() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on exit.

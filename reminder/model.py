@@ -308,6 +308,7 @@ class TelegramSettings:
     base_url: str | None = None  # None: api.telegram.org; tests point it at 127.0.0.1
     timeout: float = 30.0
     poll: bool = False  # receive button presses, /start link codes and /trangthai
+    code_minutes: int = 60  # a one-time chat link code (`reminder telegram-link`) lasts this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +325,6 @@ class WebSettings:
     public_url: str | None = None  # "https://nhachan.tinh.example", no trailing slash
     password: str | None = field(default=None, repr=False)
     link_days: int = 90  # a confirmation link expires this many days after its deadline
-    code_minutes: int = 60  # a Telegram link code expires after this many minutes
 
 
 @dataclass(frozen=True, slots=True)

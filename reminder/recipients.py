@@ -10,7 +10,7 @@ first role that reaches it: the lead first, then the supporting agencies in thei
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reminder.model import Agency, Role, Task
 
@@ -101,3 +101,30 @@ def unreachable(agencies: Mapping[str, Agency], channels: Iterable[str]) -> list
     """Ids of directory entries that reach no address on the enabled channels."""
     wanted = tuple(channels)
     return [a for a in agencies if not reach(a, agencies, wanted)]
+
+
+def with_linked_chats(
+    agencies: Mapping[str, Agency], linked: Mapping[str, str]
+) -> dict[str, Agency]:
+    """The directory with Telegram chats linked in the ledger (chat id → agency id) added to
+    their agencies' chats, after the ones config.toml names. Unknown agencies are skipped."""
+    extra: dict[str, list[str]] = {}
+    for chat, agency in sorted(linked.items()):
+        if agency in agencies and chat not in agencies[agency].telegram:
+            extra.setdefault(agency, []).append(chat)
+    return {
+        a.id: replace(a, telegram=(*a.telegram, *extra[a.id])) if a.id in extra else a
+        for a in agencies.values()
+    }
+
+
+def press_chats(task: Task, agencies: Mapping[str, Agency]) -> set[str]:
+    """The Telegram chats whose button presses count for `task`: those of its lead agency,
+    the lead's successor, and the members of a lead group (linked chats included when the
+    directory comes from `with_linked_chats`)."""
+    return {address for _agency, _ch, address, _via in reach(task.lead, agencies, ("telegram",))}
+
+
+def chat_agencies(chat: str, agencies: Mapping[str, Agency]) -> list[str]:
+    """The directory entries (agencies and groups) that list `chat` among their chats."""
+    return [a.id for a in agencies.values() if chat in a.telegram]

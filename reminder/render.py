@@ -320,13 +320,14 @@ class Renderer:
         labelled by templates/telegram_buttons.txt; none unless the poller is on."""
         if self.answers is None or not self.answers.buttons:
             return ()
-        items = [i for i in context["items"] if i.role == "lead"]  # type: ignore[attr-defined]
+        every: list[ItemView] = context["items"]  # type: ignore[assignment]
+        items = [i for i in every if i.role == "lead"]
         rows = []
         for item in items:
             labels = [
                 " ".join(line.split())
                 for line in self._render(
-                    BUTTONS_TEMPLATE, {**context, "item": item, "several": len(items) > 1}
+                    BUTTONS_TEMPLATE, {**context, "item": item, "several": len(every) > 1}
                 ).splitlines()
                 if line.strip()
             ]

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -553,6 +553,21 @@ async def list_chats(settings: TelegramSettings) -> list[ChatInfo]:
     return chats_from_updates(updates)
 
 
+async def bot_username(settings: TelegramSettings) -> str:
+    """The bot's @username (getMe), for deep links. ChannelError when it cannot be asked."""
+    failure: ChannelError | None = None
+    name = ""
+    try:
+        bot = _make_bot(settings)
+        async with bot:
+            name = bot.username
+    except Exception as exc:
+        failure = _channel_error(exc, settings.token, "asking for the bot's name (getMe)")
+    if failure is not None:
+        raise failure
+    return name
+
+
 def chats_from_updates(updates: tuple[Update, ...] | list[Update]) -> list[ChatInfo]:
     """The distinct chats in `updates` (latest details win; see list_chats)."""
     found: dict[int, ChatInfo] = {}
@@ -604,3 +619,200 @@ async def probe(
     if failure is not None:
         raise failure  # outside `except`: no chained PTB error that may hold the token
     return name, found
+
+
+# -- receiving: button presses, commands, chats (the daemon's poller) -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Where an incoming update came from: the chat and the person."""
+
+    chat_id: str
+    chat_type: str  # "private" | "group" | "supergroup" | "channel"
+    chat_title: str
+    user_id: int
+    user_name: str  # the person's full name as Telegram shows it
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A pressed inline button: who, on which message, and its (untrusted) data."""
+
+    sender: Sender
+    data: str
+    message_html: str  # the message the button is under, as Telegram HTML
+
+
+@dataclass(frozen=True, slots=True)
+class PressAnswer:
+    """How to answer a press: the short callback answer (an alert when refused), and the
+    line to add to the message (None: leave the message as it is)."""
+
+    text: str
+    alert: bool = False
+    append_html: str | None = None
+
+
+class UpdateHandler(Protocol):
+    """What the poller calls for each decoded update (implemented next to dispatch)."""
+
+    async def on_press(self, press: Press) -> PressAnswer: ...
+
+    async def on_command(self, sender: Sender, command: str, argument: str) -> str | None:
+        """A /command in a chat; the HTML reply, or None for no reply."""
+        ...
+
+    async def on_chat(self, sender: Sender, member: bool) -> None:
+        """A chat was seen (a message, or the bot added to / removed from a group)."""
+        ...
+
+
+COMMANDS = ("start", "trangthai")
+POLL_TIMEOUT = 50  # seconds a getUpdates long poll waits (Telegram's maximum)
+
+
+def _sender(update: Update) -> Sender | None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return None
+    name = user.full_name if user else ""
+    return Sender(str(chat.id), chat.type, chat.effective_name or "", user.id if user else 0, name)
+
+
+class TelegramPoller:
+    """Long polling (python-telegram-bot's Application + Updater) inside the daemon's loop.
+
+    Decodes button presses, /start and /trangthai commands and chat membership, hands them to
+    an UpdateHandler, and answers: answerCallbackQuery, editMessageText (the pressed item's
+    row of buttons is removed), sendMessage for command replies. No signal handlers are set
+    (`run_polling` is not used): the daemon keeps SIGHUP and SIGTERM. A Bot API outage only
+    makes the updater retry with its own backoff; it never touches the sends.
+    """
+
+    def __init__(self, settings: TelegramSettings, handler: UpdateHandler) -> None:
+        from telegram.ext import (
+            Application,
+            CallbackQueryHandler,
+            ChatMemberHandler,
+            CommandHandler,
+            MessageHandler,
+            filters,
+        )
+
+        _register_token(settings.token)
+        for name in ("telegram.ext.Updater", "telegram.ext.Application"):
+            logging.getLogger(name).addFilter(_SCRUBBER)
+        self._settings = settings
+        self._handler = handler
+        t = settings.timeout
+        app = (
+            Application.builder()
+            .token(settings.token)
+            .base_url(settings.base_url or DEFAULT_BASE_URL)
+            .request(HTTPXRequest(connection_pool_size=4, connect_timeout=t, read_timeout=t))
+            .get_updates_request(
+                HTTPXRequest(connect_timeout=t, read_timeout=POLL_TIMEOUT + t, write_timeout=t)
+            )
+            .build()
+        )
+        app.add_handler(CallbackQueryHandler(self._on_press))
+        app.add_handler(CommandHandler(list(COMMANDS), self._on_command))
+        app.add_handler(ChatMemberHandler(self._on_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(filters.ALL, self._on_message))
+        app.add_error_handler(self._on_error)
+        self.app = app
+
+    async def start(self) -> None:
+        """Start polling (getMe first: ChannelError when the token or the API is wrong)."""
+        failure: ChannelError | None = None
+        try:
+            await self.app.initialize()
+            await self.app.start()
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                timeout=POLL_TIMEOUT,
+                allowed_updates=["message", "callback_query", "my_chat_member"],
+                error_callback=self._on_poll_error,
+            )
+        except Exception as exc:
+            failure = _channel_error(exc, self._settings.token, "starting to receive updates")
+        if failure is not None:
+            await self.stop()
+            raise failure
+
+    async def stop(self) -> None:
+        """Stop polling and release the connections. Never raises."""
+        try:
+            if self.app.updater is not None and self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+        except Exception as exc:
+            log.debug("Telegram poller: stopping failed: %s", type(exc).__name__)
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def _on_press(self, update: Update, _context: object) -> None:
+        query = update.callback_query
+        sender = _sender(update)
+        if query is None or sender is None:
+            return
+        message = query.message
+        html_text = (getattr(message, "text_html", "") or "") if message is not None else ""
+        answer = await self._handler.on_press(Press(sender, query.data or "", html_text))
+        await query.answer(answer.text[:200], show_alert=answer.alert)
+        if answer.append_html is None or message is None:
+            return
+        markup = _without_row(getattr(message, "reply_markup", None), query.data or "")
+        text = f"{html_text}\n\n{answer.append_html}"
+        if _units(text) > SPLIT_LIMIT:
+            text = answer.append_html
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    async def _on_command(self, update: Update, context: object) -> None:
+        sender = _sender(update)
+        message = update.effective_message
+        if sender is None or message is None or not message.text:
+            return
+        word, _, argument = message.text.partition(" ")
+        command = word.lstrip("/").split("@", 1)[0].lower()
+        await self._handler.on_chat(sender, True)
+        reply = await self._handler.on_command(sender, command, argument.strip())
+        if reply:
+            await message.reply_text(reply, parse_mode=ParseMode.HTML)
+
+    async def _on_member(self, update: Update, _context: object) -> None:
+        sender = _sender(update)
+        member = update.my_chat_member
+        if sender is None or member is None:
+            return
+        gone = member.new_chat_member.status in ("left", "kicked")
+        await self._handler.on_chat(sender, not gone)
+
+    async def _on_message(self, update: Update, _context: object) -> None:
+        sender = _sender(update)
+        if sender is not None:
+            await self._handler.on_chat(sender, True)
+
+    async def _on_error(self, update: object, context: object) -> None:
+        error = getattr(context, "error", None)
+        detail = scrub(str(error) or type(error).__name__, self._settings.token)
+        log.error("Telegram update could not be handled: %s: %s", type(error).__name__, detail)
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        detail = scrub(str(exc) or type(exc).__name__, self._settings.token)
+        log.warning("Telegram getUpdates failed (retrying): %s: %s", type(exc).__name__, detail)
+
+
+def _without_row(markup: object, data: str) -> InlineKeyboardMarkup | None:
+    """The keyboard without the row that holds the button with `data` (None if empty)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    rows = [
+        list(row)
+        for row in markup.inline_keyboard
+        if all(getattr(b, "callback_data", None) != data for b in row)
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None

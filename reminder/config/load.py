@@ -352,7 +352,9 @@ def _telegram(cfg: schema.Config, base: Path, out: Collector) -> TelegramSetting
     )
     if not token:
         return None
-    return TelegramSettings(token, bot.base_url, bot.timeout_seconds, bot.poll)
+    return TelegramSettings(
+        token, bot.base_url, bot.timeout_seconds, bot.poll, bot.link_code_minutes
+    )
 
 
 def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:
@@ -392,7 +394,6 @@ def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:
         public_url=w.public_url,
         password=password,
         link_days=w.link_days_after_deadline,
-        code_minutes=w.link_code_minutes,
     )
 
 

@@ -197,6 +197,7 @@ class Bot(Strict):
     base_url: str | None = None
     timeout_seconds: float = Field(default=30, gt=0, le=600)
     poll: bool = False
+    link_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
 
 class TelegramChannel(Strict):
@@ -222,7 +223,6 @@ class Web(Strict):
     password_env: str | None = "REMINDER_WEB_PASSWORD"
     password_file: str | None = None
     link_days_after_deadline: int = Field(default=90, ge=1, le=3660)
-    link_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
     @field_validator("listen")
     @classmethod

@@ -26,19 +26,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from reminder import status, vnformat
 from reminder.config import Settings
-from reminder.feed import feed_items, to_ical
+from reminder.feed import build_feed
 from reminder.ledger import Ledger
 from reminder.links import Confirmation, LinkError, Links, same_secret
 from reminder.model import Catalog, Deadline, Task
 from reminder.occurrences import deadlines
 from reminder.recipients import successor
-from reminder.render import Renderer, default_template_dir
+from reminder.render import default_template_dir
 from reminder.web.guard import (
     FORM_COOKIE,
     FORM_MAX_AGE,
@@ -154,8 +153,7 @@ class Site:
         return web.Response(text="ok\n")
 
     def _ping(self) -> None:
-        with self.ledger.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        self.ledger.ping()
 
     async def css(self, request: web.Request) -> web.Response:
         folder = self.settings().templates_dir or default_template_dir()
@@ -438,21 +436,6 @@ class Site:
 
     def _feed(self, settings: Settings, agency: str) -> bytes:
         return build_feed(settings, self.ledger, self.clock(), agency=agency, years=2)
-
-
-def build_feed(
-    settings: Settings, ledger: Ledger, now: datetime, *, agency: str | None, years: int
-) -> bytes:
-    """The calendar of `agency` (all tasks when None): deadlines from January of last year
-    to December of this year + `years` − 1, SEQUENCE numbers kept in the ledger."""
-    catalog = settings.catalog
-    today = now.astimezone(catalog.calendar.timezone).date()
-    renderer = Renderer(catalog, settings.templates_dir)
-    first, last = date(today.year - 1, 1, 1), date(today.year + years - 1, 12, 31)
-    items = feed_items(catalog, renderer, first, last, ledger.completions.current(), agency=agency)
-    sequences = ledger.replies.sequences({i.uid: i.fingerprint for i in items})
-    name = catalog.agencies[agency].name if agency else catalog.plan.title
-    return to_ical(items, sequences, name=f"Nhắc hạn – {name}", stamp=now)
 
 
 def find_deadline(

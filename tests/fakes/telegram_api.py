@@ -3,6 +3,12 @@
 Serves POST /bot{token}/{method}: getMe, getChat, sendMessage, getUpdates, deleteWebhook. A
 wrong token gets 401. getChat knows the chats of `add_chat`, `add_private_message` and
 `add_group_membership` (else 400 "chat not found"; 403 after `block`/`kick`). sendMessage checks the HTML like Telegram does (known tags, balanced, no bare "<",
+Serves POST /bot{token}/{method}: getMe, sendMessage, getUpdates, deleteWebhook,
+answerCallbackQuery, editMessageText. A wrong token gets 401. getUpdates is a long poll (it
+waits for an update up to its `timeout`, capped at `max_poll_wait`), forgets the updates an
+`offset` confirms, and, like Telegram, a new getUpdates ends one still waiting, which gets
+409 Conflict (counted in `terminated`). Updates can be queued: private messages, group messages and commands, button
+presses (callback queries) and chat membership changes. sendMessage checks the HTML like Telegram does (known tags, balanced, no bare "<",
 at most 4096 characters after parsing) and records what it delivered, with a monotonic
 timestamp. Answers can be programmed per chat id: blocked (403), chat not found (400), flood
 control (429 + retry_after), group upgraded (400 + migrate_to_chat_id), or anything else.
@@ -16,7 +22,10 @@ own (`base_url, stop = api.start_in_thread()`), e.g. for a daemon started as a s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import math
+import re
 import threading
 import time
 from collections import deque
@@ -63,6 +72,26 @@ class Sent:
     parse_mode: str | None
     at: float  # time.monotonic() when it arrived
     message_id: int
+    reply_markup: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """An answerCallbackQuery the fake received."""
+
+    callback_query_id: str
+    text: str
+    show_alert: bool
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An editMessageText the fake received."""
+
+    chat_id: str
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
 
 
 @dataclass
@@ -171,6 +200,14 @@ class FakeTelegramAPI:
         self._port = 0
         self._next_message_id = 1
         self._next_update_id = 1000
+        self.answers: list[CallbackAnswer] = []
+        self.edits: list[Edit] = []
+        self.confirmed = 0  # the highest update_id an offset confirmed
+        self.max_poll_wait = 1.0
+        self._poll_generation = 0  # bumped by every getUpdates; a waiting one that sees a
+        self.terminated = 0  # newer one ends with 409 (counted here), as on Telegram
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived: asyncio.Event | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -180,6 +217,8 @@ class FakeTelegramAPI:
         return f"http://127.0.0.1:{self._port}/bot"
 
     async def start(self) -> str:
+        self._loop = asyncio.get_running_loop()
+        self._arrived = asyncio.Event()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         runner = web.AppRunner(app, access_log=None)  # an access log would print the token
@@ -292,6 +331,83 @@ class FakeTelegramAPI:
         with self._lock:
             self._next_update_id += 1
             self.updates.append({"update_id": self._next_update_id, **body})
+        loop, arrived = self._loop, self._arrived
+        if loop is not None and arrived is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(arrived.set)
+
+    def add_group_message(
+        self,
+        chat_id: int,
+        title: str,
+        text: str,
+        *,
+        user_id: int = 555,
+        first_name: str = "Lan",
+        last_name: str | None = "Nguyễn",
+        chat_type: str = "supergroup",
+    ) -> None:
+        """Someone wrote `text` (e.g. "/trangthai" or "/start@nhachan_bot CODE") in a group."""
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])}]
+        self._update(
+            message={
+                "message_id": len(self.updates) + 1,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": chat_type, "title": title},
+                "from": user,
+                "text": text,
+                "entities": entities,
+            }
+        )
+
+    def add_callback_query(
+        self,
+        chat_id: int | str,
+        data: str,
+        *,
+        message_id: int | None = None,
+        user_id: int = 555,
+        first_name: str = "Lan",
+        last_name: str | None = "Nguyễn",
+        chat_type: str = "supergroup",
+        title: str = "Nhóm",
+    ) -> str:
+        """Someone pressed an inline button with `data` under message `message_id` (the last
+        message sent to the chat by default). Returns the callback query id."""
+        chat_key = str(chat_id)
+        with self._lock:
+            sent = [m for m in self.sent if m.chat_id == chat_key]
+        target = next((m for m in sent if m.message_id == message_id), sent[-1] if sent else None)
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        chat: dict[str, Any] = {"id": int(chat_id), "type": chat_type}
+        if chat_type != "private":
+            chat["title"] = title
+        message: dict[str, Any] = {
+            "message_id": target.message_id if target else (message_id or 1),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            "text": _plain(target.text) if target else "",
+        }
+        if target and target.reply_markup:
+            message["reply_markup"] = target.reply_markup
+        query_id = f"q{self._next_update_id + 1}"
+        self._update(
+            callback_query={
+                "id": query_id,
+                "from": user,
+                "message": message,
+                "chat_instance": f"ci{chat_id}",
+                "data": data,
+            }
+        )
+        return query_id
 
     def add_private_message(
         self,
@@ -373,14 +489,23 @@ class FakeTelegramAPI:
         if method == "deleteWebhook":
             return _ok(True)
         if method == "getUpdates":
-            offset = int(fields.get("offset", "0") or 0)
-            with self._lock:
-                result = [u for u in self.updates if u["update_id"] >= offset]
-            return _ok(result)
+            return await self._get_updates(fields)
         if method == "sendMessage":
             return self._send_message(fields)
         if method == "getChat":
             return self._get_chat(fields.get("chat_id", ""))
+        if method == "answerCallbackQuery":
+            with self._lock:
+                self.answers.append(
+                    CallbackAnswer(
+                        fields.get("callback_query_id", ""),
+                        fields.get("text", ""),
+                        fields.get("show_alert", "false") == "true",
+                    )
+                )
+            return _ok(True)
+        if method == "editMessageText":
+            return self._edit_message(fields)
         return _error(404, "Not Found")
 
     def _get_chat(self, chat_id: str) -> web.Response:
@@ -392,6 +517,53 @@ class FakeTelegramAPI:
         if chat is None:
             return _error(400, "Bad Request: chat not found")
         return _ok({**CHAT_FULL_INFO, **chat})  # ChatFullInfo: what Telegram adds to a Chat
+
+    async def _get_updates(self, fields: dict[str, str]) -> web.Response:
+        """Like Telegram: a new getUpdates ends the one still waiting, which gets 409."""
+        offset = int(fields.get("offset", "0") or 0)
+        wait = min(float(fields.get("timeout", "0") or 0), self.max_poll_wait)
+        with self._lock:
+            if offset:
+                self.confirmed = max(self.confirmed, offset - 1)
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            self._poll_generation += 1
+            mine = self._poll_generation
+        if self._arrived is not None:
+            self._arrived.set()  # wake a waiting request: it sees it was superseded
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                if mine != self._poll_generation:
+                    self.terminated += 1
+                    return _error(
+                        409,
+                        "Conflict: terminated by other getUpdates request; make sure that "
+                        "only one bot instance is running",
+                    )
+                result = [u for u in self.updates if u["update_id"] >= offset]
+            left = deadline - time.monotonic()
+            if result or left <= 0 or self._arrived is None:
+                return _ok(result)
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
+    def _edit_message(self, fields: dict[str, str]) -> web.Response:
+        text = fields.get("text", "")
+        if fields.get("parse_mode") == "HTML":
+            problem, length = check_html(text)
+            if problem:
+                return _error(400, f"Bad Request: can't parse entities: {problem}")
+            if length > MAX_TEXT:
+                return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
+        edit = Edit(fields.get("chat_id", ""), int(fields.get("message_id", "0")), text, markup)
+        with self._lock:
+            self.edits.append(edit)
+        chat = {"id": int(edit.chat_id), "type": "supergroup", "title": "Nhóm"}
+        return _ok(
+            {"message_id": edit.message_id, "date": int(time.time()), "chat": chat, "text": text}
+        )
 
     def _send_message(self, fields: dict[str, str]) -> web.Response:
         chat_id = fields.get("chat_id", "")
@@ -427,7 +599,8 @@ class FakeTelegramAPI:
             self._record_limits(chat_id, now)
             message_id = self._next_message_id
             self._next_message_id += 1
-            self.sent.append(Sent(chat_id, text, fields.get("parse_mode"), now, message_id))
+            markup = json.loads(fields["reply_markup"]) if fields.get("reply_markup") else None
+            self.sent.append(Sent(chat_id, text, fields.get("parse_mode"), now, message_id, markup))
         chat_type = "supergroup" if is_group(chat_id) else "private"
         numeric = chat_id.lstrip("-").isdigit()
         chat: dict[str, Any] = {
@@ -466,3 +639,10 @@ def _error(status: int, description: str, parameters: dict[str, Any] | None = No
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=status)
+
+
+def _plain(html_text: str) -> str:
+    """The visible text of Telegram HTML (what a client gets back as `message.text`)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
