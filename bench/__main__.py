@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bench import (
+    answer_back,
     cli_latency,
     email_throughput,
     idle,
@@ -26,7 +27,7 @@ from bench import (
 )
 from bench.common import REPO, machine, say, warm_bytecode
 
-NAMES = ("cli", "email", "timely", "plan", "report", "telegram", "idle", "import")
+NAMES = ("cli", "email", "timely", "plan", "report", "telegram", "idle", "import", "answers")
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
     ("email", "email_vs_apprise"),
@@ -54,6 +55,10 @@ SUMMARY_KEYS = (
     ("import", "import_rows"),
     ("import", "import_slowest_s"),
     ("import", "import_docx_vs_read"),
+    ("answers", "answers_timely_p95_s"),
+    ("answers", "plain_timely_p95_s"),
+    ("answers", "answers_idle_wakeups_per_min"),
+    ("answers", "answers_idle_rss_mb"),
 )
 
 
@@ -95,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         results["idle"] = idle_run.finish()
     if "import" in only:
         results["import"] = importing.run(q)
+    if "answers" in only:
+        results["answers"] = answer_back.run(q)
 
     elapsed = time.monotonic() - start
     summary: dict[str, object] = {"mode": mode}

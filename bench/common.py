@@ -114,10 +114,10 @@ def warm_bytecode() -> None:
 # -- the SMTP sink ----------------------------------------------------------------------------
 
 
-def start_server(module: str, what: str) -> tuple[subprocess.Popen[str], list[str]]:
-    """Start `python -m <module>` (a bench server) and read its "READY <fields…>" line."""
+def start_server(module: str, what: str, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `python -m <module> [args]` (a bench server) and read its "READY <fields…>" line."""
     proc = subprocess.Popen(
-        [PYTHON, "-m", module],
+        [PYTHON, "-m", module, *args],
         cwd=REPO,
         env=child_env(),
         stdin=subprocess.PIPE,

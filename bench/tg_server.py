@@ -4,7 +4,8 @@ the client being measured.
 
 It logs every sendMessage: (time.monotonic() on arrival, chat id, HTTP status, retry_after).
 CLOCK_MONOTONIC is system-wide, so the client can compare its own monotonic times.
-Prints `READY <base_url> <token>`; then reads commands on stdin: `dump` prints one JSON
+`--poll-wait S`: getUpdates long polls wait up to S seconds (default 1). Prints
+`READY <base_url> <token>`; then reads commands on stdin: `dump` prints one JSON
 line {"log": [...], "sent": [[chat_id, at], ...]}; `quit` stops.
 """
 
@@ -23,8 +24,9 @@ from fakes.telegram_api import FakeTelegramAPI
 
 
 class RecordingAPI(FakeTelegramAPI):
-    def __init__(self) -> None:
+    def __init__(self, poll_wait: float = 1.0) -> None:
         super().__init__(enforce_limits=True)
+        self.max_poll_wait = poll_wait  # how long a getUpdates long poll may wait
         self.log: list[tuple[float, str, int, float | None]] = []
 
     def _send_message(self, fields: dict[str, str]) -> Any:
@@ -38,7 +40,10 @@ class RecordingAPI(FakeTelegramAPI):
 
 
 def main() -> None:
-    api = RecordingAPI()
+    poll_wait = (
+        float(sys.argv[sys.argv.index("--poll-wait") + 1]) if "--poll-wait" in sys.argv else 1.0
+    )
+    api = RecordingAPI(poll_wait)
     base_url, stop = api.start_in_thread()
     print(f"READY {base_url} {api.token}", flush=True)
     for line in sys.stdin:

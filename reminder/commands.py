@@ -122,11 +122,19 @@ def explain(args: argparse.Namespace) -> int:
     settings = _settings(args)
     task = _task(settings, args.task)
     completions = _completions(settings)
-    print(
-        views.explain(
-            settings.catalog, task, _now(args), args.years, settings.channels, completions
-        )
-    )
+    catalog = settings.catalog
+    if settings.telegram is not None and settings.telegram.poll:
+        from dataclasses import replace
+
+        from reminder.recipients import with_linked_chats
+
+        ledger = _ledger(settings)  # chats linked with `reminder telegram-link` receive too
+        try:
+            linked = ledger.replies.linked_chats()
+        finally:
+            ledger.close()
+        catalog = replace(catalog, agencies=with_linked_chats(catalog.agencies, linked))
+    print(views.explain(catalog, task, _now(args), args.years, settings.channels, completions))
     return EX_OK
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from icalendar import Alarm, Calendar, Event
@@ -155,7 +155,8 @@ def to_ical(
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", item.summary)
-            alarm.add("trigger", at)
+            # RFC 5545: an absolute trigger is a UTC DATE-TIME
+            alarm.add("trigger", at.astimezone(UTC), parameters={"VALUE": "DATE-TIME"})
             event.add_component(alarm)
         cal.add_component(event)
     return bytes(cal.to_ical())

@@ -102,13 +102,20 @@ class OutboxChannel:
             s = self._settings
             msg = build_email(message, s.email_sender, s.email_reply_to, now=now)
             return flatten(msg), "eml"
-        payload = {
+        payload: dict[str, object] = {
             "chat_id": message.address,
             "text": message.text,
             "parse_mode": "HTML",
             "keys": list(message.keys),
             "subject": message.subject,
         }
+        if message.buttons:  # as the Bot API's reply_markup
+            payload["reply_markup"] = {
+                "inline_keyboard": [
+                    [{"text": b.text, "callback_data": b.data} for b in row]
+                    for row in message.buttons
+                ]
+            }
         return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), "json"
 
     def _error(self, exc: OSError, doing: str) -> ChannelError:
