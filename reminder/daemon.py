@@ -337,6 +337,8 @@ class Daemon:
             log.warning("[database] url changed: it takes effect at the next restart")
         if _listen(settings) != _listen(self.settings):
             log.warning("[web] listen changed: it takes effect at the next restart")
+        if _polls(settings) != _polls(self.settings):
+            log.warning("[channels.telegram.bot] poll changed: it takes effect at the next restart")
         async with self.cycle_lock:
             self.settings, self.dispatcher = settings, dispatcher
         for warning in settings.warnings:
@@ -363,6 +365,10 @@ def _one_line(exc: Exception) -> str:
 
 def _listen(settings: Settings) -> tuple[str, int] | None:
     return settings.web.listen if settings.web else None
+
+
+def _polls(settings: Settings) -> bool:
+    return bool(settings.telegram and settings.telegram.poll)
 
 
 def _describe(batch: list[Reminder]) -> str:

@@ -191,7 +191,7 @@ def test_unit_has_a_private_cache_directory() -> None:
     assert values("CacheDirectoryMode") == ["0700"]
 
 
-@pytest.mark.parametrize("name", ["smtp_password", "telegram_token"])
+@pytest.mark.parametrize("name", ["smtp_password", "telegram_token", "web_secret", "web_password"])
 def test_unit_loads_credentials_with_a_harmless_default(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
