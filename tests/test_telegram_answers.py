@@ -266,3 +266,19 @@ def test_button_data_names_no_other_task() -> None:
     links = Links(WEB_SECRET)
     data = links.button("done", 1, "2026", "bao-cao")
     assert re.fullmatch(r"d\|1\|2026\|bao-cao\.[A-Za-z0-9_-]{27}", data)
+
+
+async def test_poller_start_failure_is_a_channel_error(tmp_path: Path) -> None:
+    """A Bot API that refuses the token makes start() raise a ChannelError without the token;
+    the poller can be stopped afterwards without error."""
+    from reminder.channels.base import ChannelError
+    from reminder.model import TelegramSettings
+
+    async with FakeTelegramAPI(token="999:other-token-for-this-test-only") as api:
+        settings = TelegramSettings(TOKEN, api.base_url, 5.0, poll=True)
+        poller = TelegramPoller(settings, Answers(lambda: None, None, lambda: NOW))  # type: ignore[arg-type]
+        with pytest.raises(ChannelError) as err:
+            await poller.start()
+        await poller.stop()
+    assert TOKEN not in str(err.value) and TOKEN.split(":")[1] not in str(err.value)
+    assert "token" in str(err.value)

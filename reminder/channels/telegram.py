@@ -670,6 +670,7 @@ class UpdateHandler(Protocol):
 
 COMMANDS = ("start", "trangthai")
 POLL_TIMEOUT = 50  # seconds a getUpdates long poll waits (Telegram's maximum)
+POLL_ERROR_EVERY = 600.0  # seconds between two log lines about failing getUpdates
 
 
 def _sender(update: Update) -> Sender | None:
@@ -705,6 +706,8 @@ class TelegramPoller:
             logging.getLogger(name).addFilter(_SCRUBBER)
         self._settings = settings
         self._handler = handler
+        self._poll_errors = 0
+        self._poll_error_logged = -POLL_ERROR_EVERY
         t = settings.timeout
         app = (
             Application.builder()
@@ -802,8 +805,20 @@ class TelegramPoller:
         log.error("Telegram update could not be handled: %s: %s", type(error).__name__, detail)
 
     def _on_poll_error(self, exc: TelegramError) -> None:
+        """Log the first failure of a run of them, then at most one line per POLL_ERROR_EVERY
+        seconds: PTB retries by itself, and an outage should not flood the journal."""
+        now = time.monotonic()
+        self._poll_errors += 1
+        if now - self._poll_error_logged < POLL_ERROR_EVERY:
+            return
+        self._poll_error_logged = now
         detail = scrub(str(exc) or type(exc).__name__, self._settings.token)
-        log.warning("Telegram getUpdates failed (retrying): %s: %s", type(exc).__name__, detail)
+        log.warning(
+            "Telegram getUpdates failed %d time(s) (retrying): %s: %s",
+            self._poll_errors,
+            type(exc).__name__,
+            detail,
+        )
 
 
 def _without_row(markup: object, data: str) -> InlineKeyboardMarkup | None:
