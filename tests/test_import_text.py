@@ -216,3 +216,28 @@ def test_laid_out_text_is_read_by_column_positions() -> None:
     outcome = build(rows, directory_of(SHIPPED), taken_numbers=set(), taken_ids=set(), year=2026)
     assert [t.id for t in outcome.tasks] == ["nv01", "nv02", "nv999", "nv1000"]
     assert outcome.tasks[1].milestones[0].fields == {"due_day": 20, "due_month": 3}
+
+
+ONE_LINE_ROWS = """TT Nội dung công việc Đơn vị chủ trì Đơn vị phối hợp Thời gian thực hiện
+1 Tổ chức hội nghị tổng kết Sở Nội vụ Sở Tài chính Hằng năm
+2
+Xây dựng đề án chuyển đổi số
+Sở Khoa học và Công nghệ
+Sở Tài chính, Sở Nội vụ
+Quý II/2026
+3 Kiểm tra, giám sát Sở Tài chính các tổ chức có liên quan Năm 2027
+"""
+
+
+def test_columns_in_another_order_and_rows_run_together_on_one_line() -> None:
+    """Timing last, as the header says; a row on one line is cut at known names and the phrase."""
+    outcome = _import(ONE_LINE_ROWS, SHIPPED)
+    got = [
+        (t.title, t.timing, t.lead.id if t.lead else "", [r.id for r in t.support])
+        for t in outcome.tasks
+    ]
+    assert got == [
+        ("Tổ chức hội nghị tổng kết", "Hằng năm", "so-noi-vu", ["so-tai-chinh"]),
+        ("Xây dựng đề án chuyển đổi số", "Quý II/2026", "so-khcn", ["so-tai-chinh", "so-noi-vu"]),
+        ("Kiểm tra, giám sát", "Năm 2027", "so-tai-chinh", ["to-chuc-lien-quan"]),
+    ]

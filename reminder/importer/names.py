@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -212,12 +213,15 @@ class Piece:
     doubt: str = ""
 
 
-def _boundary(toks: list[Tok], j: int) -> bool:
+def _boundary(toks: Sequence[Tok], j: int) -> bool:
     return j >= len(toks) or toks[j].is_sep or toks[j].word == AND
 
 
-def match_at(d: Directory, toks: list[Tok], i: int) -> tuple[int, Entry] | None:
-    """The longest known name starting at token i and ending at a boundary: (end, entry)."""
+def match_at(
+    d: Directory, toks: Sequence[Tok], i: int, *, loose: bool = False
+) -> tuple[int, Entry] | None:
+    """The longest known name starting at token i and ending at a boundary (a separator,
+    "và", the end; with `loose`, anywhere: text whose columns ran together): (end, entry)."""
     plural = i < len(toks) and toks[i].word in _DROP_FIRST
     start = i + 1 if plural else i
     best: tuple[int, Entry] | None = None
@@ -232,12 +236,12 @@ def match_at(d: Directory, toks: list[Tok], i: int) -> tuple[int, Entry] | None:
                 continue
             if end < len(toks) and toks[end].word == "tỉnh":
                 end += 1
-            if _boundary(toks, end) and (best is None or end > best[0]):
+            if (loose or _boundary(toks, end)) and (best is None or end > best[0]):
                 best = (end, entry)
     return best
 
 
-def _match_words(toks: list[Tok], i: int, k: tuple[str, ...]) -> int | None:
+def _match_words(toks: Sequence[Tok], i: int, k: tuple[str, ...]) -> int | None:
     """End index if the words of `k` follow from i (skipping separators between them)."""
     j = i
     for w in k:
@@ -276,7 +280,7 @@ def _shared_tail_follows(toks: list[Tok], j: int, tail: tuple[str, ...]) -> bool
     return False
 
 
-def starts_head(toks: list[Tok], i: int) -> bool:
+def starts_head(toks: Sequence[Tok], i: int) -> bool:
     ws = tuple(t.word for t in toks[i : i + 3] if not t.is_sep)
     if any(ws[: len(h)] == h for h in _GENERIC_HEADS):
         return True

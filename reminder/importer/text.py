@@ -210,12 +210,21 @@ def _own_end(col: Column, ws: list[Word], pos: int, nxt: Column | None, d: Direc
         return _timing_end(ws, pos, nxt, d)
     if col is Column.LEAD:
         toks, owner = _tokens(ws, pos, 16)
-        hit = names.match_at(d, toks, 0)
+        hit = names.match_at(d, toks, 0, loose=True)
         if hit is not None:
             end = owner[hit[0] - 1] + 1
-            if end >= len(ws) or ws[end].line_start:
+            if end >= len(ws) or ws[end].line_start or _next_column_at(ws, end, nxt, d):
                 return end
     return None
+
+
+def _next_column_at(ws: list[Word], k: int, col: Column | None, d: Directory) -> bool:
+    """Whether column `col` can start at word k (on the same line as the one before)."""
+    if col in (Column.LEAD, Column.SUPPORT):
+        return _agency_at(ws, k, d)
+    if col is Column.TIMING:
+        return _timing_end(ws, k, None, d) is not None
+    return False
 
 
 @lru_cache(maxsize=16384)
@@ -266,7 +275,9 @@ def _followed_ok(ws: list[Word], j: int, nxt: Column | None, d: Directory) -> bo
 
 def _agency_at(ws: list[Word], j: int, d: Directory) -> bool:
     toks, _ = _tokens(ws, j, 12)
-    return bool(toks) and (names.match_at(d, toks, 0) is not None or names.starts_head(toks, 0))
+    return bool(toks) and (
+        names.match_at(d, toks, 0, loose=True) is not None or names.starts_head(toks, 0)
+    )
 
 
 def _start_of(col: Column, ws: list[Word], pos: int, d: Directory, after: list[Column]) -> int:
@@ -289,6 +300,9 @@ def _start_of(col: Column, ws: list[Word], pos: int, d: Directory, after: list[C
                 return k
         for k in range(pos, len(ws)):
             if ws[k].line_start and ws[k].text[:1].isupper() and _agency_at(ws, k, d):
+                return k
+        for k in range(pos, len(ws)):  # a row on one line: a known name anywhere
+            if names.match_at(d, _tokens(ws, k, 16)[0], 0, loose=True) is not None:
                 return k
         return len(ws)
     for k in range(pos, len(ws)):
