@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 
 from reminder.model import Catalog, Deadline, LeadTimes, LeadUnit, Reminder, Role, Task
 from reminder.occurrences import deadlines
@@ -44,6 +45,9 @@ class Rung:
         return f"{unit}+{-self.days}" if self.days < 0 else f"{unit}-{self.days}"
 
 
+_RungMemo = dict[tuple[date, LeadTimes], list[tuple[Rung, datetime]]]
+
+
 def plan(
     catalog: Catalog,
     since: datetime,
@@ -56,13 +60,17 @@ def plan(
     """Every reminder whose send instant lies in [since, until], sorted by (send_at, key)."""
     cal = cal or WorkCalendar(catalog.calendar)
     wanted = tuple(channels)
+    ladder_rungs: _RungMemo = {}
     found = [
         r
         for task in catalog.tasks
         if task.enabled
-        for r in task_reminders(catalog, task, since, until, cal, wanted, done)
+        for r in task_reminders(catalog, task, since, until, cal, wanted, done, ladder_rungs)
     ]
-    found.sort(key=lambda r: (r.send_at, r.key))
+    # Two stable sorts on one attribute each: the order of sorting on (send_at, key), without
+    # a tuple per reminder (40 MB at 600,000 reminders).
+    found.sort(key=attrgetter("key"))
+    found.sort(key=attrgetter("send_at"))
     return found
 
 
@@ -74,20 +82,30 @@ def task_reminders(
     cal: WorkCalendar,
     channels: tuple[str, ...],
     done: Done = frozenset(),
+    ladder_rungs: _RungMemo | None = None,
 ) -> Iterator[Reminder]:
-    """The reminders of one task in [since, until] (unsorted)."""
+    """The reminders of one task in [since, until] (unsorted). `ladder_rungs` keeps the
+    rungs of each (deadline, ladder) across tasks: many tasks share a due date."""
     recipients = task_recipients(task, catalog.agencies, channels)
     if not recipients:
         return
+    memo: _RungMemo = {} if ladder_rungs is None else ladder_rungs
     ladders = {role: ladder_for(catalog, task, role) for role in Role}
+    by_role = {
+        role: [(r, f"{r.agency}|{r.channel}|{r.address}") for r in recipients if r.role == role]
+        for role in Role
+    }
     first, last = _deadline_window(since, until, ladders.values(), cal)
     for deadline in deadlines(task, cal, first, last, catalog.calendar.day_off_rule):
         if _is_done(deadline, done):
             continue
         for role, ladder in ladders.items():
-            for rung, send_at in rungs(deadline.due, ladder, cal):
+            steps = memo.get((deadline.due, ladder))
+            if steps is None:
+                steps = memo[(deadline.due, ladder)] = rungs(deadline.due, ladder, cal)
+            for rung, send_at in steps:
                 if since <= send_at <= until:
-                    yield from _for_recipients(deadline, rung, send_at, role, recipients)
+                    yield from _for_recipients(deadline, rung, send_at, role, by_role[role])
 
 
 def ladder_for(catalog: Catalog, task: Task, role: Role) -> LeadTimes:
@@ -112,24 +130,17 @@ def rungs(due: date, ladder: LeadTimes, cal: WorkCalendar) -> list[tuple[Rung, d
 
 
 def _for_recipients(
-    deadline: Deadline, rung: Rung, send_at: datetime, role: Role, recipients: list[Recipient]
+    deadline: Deadline,
+    rung: Rung,
+    send_at: datetime,
+    role: Role,
+    recipients: list[tuple[Recipient, str]],
 ) -> Iterator[Reminder]:
-    for rcp in recipients:
-        if rcp.role != role:
-            continue
-        key = "|".join(
-            (
-                deadline.task_id,
-                deadline.occurrence,
-                deadline.milestone_id,
-                rung.tag,
-                rcp.agency,
-                rcp.channel,
-                rcp.address,
-            )
-        )
+    """One reminder per recipient of `role`; each (recipient, "agency|channel|address")."""
+    head = f"{deadline.task_id}|{deadline.occurrence}|{deadline.milestone_id}|{rung.tag}|"
+    for rcp, tail in recipients:
         yield Reminder(
-            key=key,
+            key=head + tail,
             task_id=deadline.task_id,
             occurrence=deadline.occurrence,
             milestone_id=deadline.milestone_id,

@@ -62,6 +62,8 @@ class WorkCalendar:
         self._swapped: set[date] = set()
         self._loaded: set[int] = set()
         self._reason: dict[date, str | None] = {}
+        self._moved: dict[tuple[date, DayOffRule], tuple[date, tuple[str, ...]]] = {}
+        self._sent_at: dict[date, datetime] = {}
 
     # -- what a day is ------------------------------------------------------------------
 
@@ -138,8 +140,16 @@ class WorkCalendar:
         before; KEEP: unmoved. A working day is never moved. The first reason says where
         the deadline went and why, e.g. "Sun 15/02/2026 is a day off (Chủ nhật) → next
         working day Mon 23/02/2026"; one more line follows for each further day off passed
-        over. KEEP on a day off gives one reason saying the deadline was kept.
+        over. KEEP on a day off gives one reason saying the deadline was kept. Memoised:
+        the tasks of a catalog share their due dates.
         """
+        try:
+            return self._moved[(d, rule)]
+        except KeyError:
+            moved = self._moved[(d, rule)] = self._move(d, rule)
+            return moved
+
+    def _move(self, d: date, rule: DayOffRule) -> tuple[date, tuple[str, ...]]:
         why = self.day_off_reason(d)
         if why is None:
             return d, ()
@@ -178,7 +188,12 @@ class WorkCalendar:
 
     def send_at(self, day: date) -> datetime:
         """`day` at rules.send_time, clamped into [office_start, office_end], aware, in
-        rules.timezone (the host's TZ plays no part)."""
-        rules = self.rules
-        at = min(max(rules.send_time, rules.office_start), rules.office_end)
-        return datetime.combine(day, at, tzinfo=rules.timezone)
+        rules.timezone (the host's TZ plays no part). One object per day, shared by every
+        reminder sent that day."""
+        try:
+            return self._sent_at[day]
+        except KeyError:
+            rules = self.rules
+            at = min(max(rules.send_time, rules.office_start), rules.office_end)
+            instant = self._sent_at[day] = datetime.combine(day, at, tzinfo=rules.timezone)
+            return instant
