@@ -346,10 +346,15 @@ class Catalog:
     calendar: CalendarRules
     lead_times: dict[Role, LeadTimes]
     source: Path | None = None
+    _by_ref: dict[str, Task] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_ref: dict[str, Task] = {}
+        for t in self.tasks:  # the first task that has the text as its id or number wins
+            by_ref.setdefault(t.id, t)
+            by_ref.setdefault(str(t.number), t)
+        object.__setattr__(self, "_by_ref", by_ref)
 
     def task(self, task_id: str) -> Task:
         """The task with this id or number (as text); KeyError if none."""
-        for t in self.tasks:
-            if task_id in (t.id, str(t.number)):
-                return t
-        raise KeyError(task_id)
+        return self._by_ref[task_id]
