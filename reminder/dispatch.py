@@ -30,7 +30,7 @@ from reminder.followup import escalation_context, escalations, summaries, summar
 from reminder.ledger import Ledger, LedgerUnwritable
 from reminder.links import AnswerLinks
 from reminder.model import Catalog, Message, Reminder
-from reminder.planner import plan
+from reminder.planner import PlanCache
 from reminder.recipients import with_linked_chats
 from reminder.recorder import Recorder
 from reminder.render import Renderer
@@ -111,6 +111,8 @@ class Dispatcher:
             answers=AnswerLinks.of(settings.web, settings.telegram),
         )
         self.calendar = WorkCalendar(settings.catalog.calendar)
+        self.plans = PlanCache(settings.catalog, settings.channels, self.calendar)
+        self.has_row: set[str] = set()  # the last cycle's older keys: all have ledger rows
         self.owner = owner_id()
         self.domain = _domain(settings)
         self._linked: tuple[dict[str, str], Catalog] = ({}, settings.catalog)
@@ -149,10 +151,13 @@ class Dispatcher:
     def _plan(
         self, since: datetime, until: datetime, done: frozenset[tuple[str, str, str | None]]
     ) -> list[Reminder]:
-        """Reminders, escalations and weekly summaries in [since, until], by (send_at, key)."""
+        """Reminders (from the plan cache), escalations and weekly summaries in [since, until],
+        by (send_at, key)."""
         s = self.settings
         cat, chans, cal = self.catalog(), s.channels, self.calendar
-        found = plan(cat, since, until, channels=chans, done=done, cal=cal)
+        if self.plans.catalog is not cat:  # chats linked since: the plan changed
+            self.plans = PlanCache(cat, chans, cal)
+        found = self.plans.plan(since, until, done)
         if s.escalation is not None:
             found += escalations(
                 cat, s.escalation, since, until, channels=chans, done=done, cal=cal
@@ -168,7 +173,6 @@ class Dispatcher:
     ) -> tuple[datetime, list[Reminder]] | None:
         """The next instant something is due after `now` (a planned reminder or a retry),
         with the reminders planned for that instant (empty when it is a retry)."""
-        s = self.settings
         ahead = self._plan(now + timedelta(microseconds=1), now + horizon, self.ledger.done())
         candidates = [r.send_at for r in ahead[:1]]
         retry = self.ledger.next_retry_at()
@@ -176,7 +180,7 @@ class Dispatcher:
             candidates.append(max(retry, now))
         if not candidates:
             return None
-        at = min(candidates).astimezone(s.catalog.calendar.timezone)
+        at = min(candidates).astimezone(self.settings.catalog.calendar.timezone)
         return at, [r for r in ahead if r.send_at == at]
 
     # -- the cycle --------------------------------------------------------------------
@@ -185,7 +189,10 @@ class Dispatcher:
         """Plan, claim, render and send everything due at `now`."""
         outcome = Outcome()
         recent, older = await asyncio.to_thread(self.due, now)
-        missed = await asyncio.to_thread(self.ledger.record_missed, older, now)
+        # The look-back slides a little at each wake-up: only its new keys can lack a row.
+        fresh = [r for r in older if r.key not in self.has_row]
+        missed = await asyncio.to_thread(self.ledger.record_missed, fresh, now)
+        self.has_row = {r.key for r in older}
         for r in missed:
             log.warning(
                 "missed (instant %s is outside the catch-up window): key=%s agency=%s",

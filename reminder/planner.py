@@ -18,6 +18,8 @@ Policies:
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -193,9 +195,57 @@ def _deadline_window(
     return lo, hi
 
 
-def _is_done(deadline: Deadline, done: Done) -> bool:
-    return (deadline.task_id, deadline.occurrence, None) in done or (
-        deadline.task_id,
-        deadline.occurrence,
-        deadline.milestone_id,
+def _is_done(item: Deadline | Reminder, done: Done) -> bool:
+    """The occurrence, or this milestone of it, is recorded as done."""
+    return (item.task_id, item.occurrence, None) in done or (
+        item.task_id,
+        item.occurrence,
+        item.milestone_id,
     ) in done
+
+
+class PlanCache:
+    """plan() for a process that asks again and again about the days around `now`.
+
+    The daemon asks at every wake-up for its catch-up window, the missed look-back before
+    it and the next two days. plan() walks every task's deadlines over the years around a
+    window, however narrow the window, so each of those questions cost as much as planning
+    weeks. This plans one span of `span` days from the earliest instant asked for, once,
+    and answers by slicing it, until a question reaches outside the span. Completions
+    change between questions, so `done` is applied to each answer with plan()'s own test:
+    an answer is exactly plan()'s for the same arguments. A window longer than the span is
+    planned on its own. Safe to call from several threads.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        channels: Iterable[str],
+        cal: WorkCalendar,
+        span: timedelta = timedelta(days=40),
+    ) -> None:
+        self.catalog, self.channels, self.cal, self.span = catalog, tuple(channels), cal, span
+        self._lock = threading.Lock()
+        self._since: datetime | None = None
+        self._until: datetime | None = None
+        self._found: list[Reminder] = []
+        self._instants: list[datetime] = []
+
+    def plan(self, since: datetime, until: datetime, done: Done = frozenset()) -> list[Reminder]:
+        """plan(catalog, since, until, channels=…, done=done, cal=…), from the span."""
+        if until - since > self.span:
+            return plan(self.catalog, since, until, channels=self.channels, done=done, cal=self.cal)
+        with self._lock:
+            if (
+                self._since is None
+                or self._until is None
+                or not (self._since <= since and until <= self._until)
+            ):
+                self._since, self._until = since, since + self.span
+                self._found = plan(
+                    self.catalog, since, self._until, channels=self.channels, cal=self.cal
+                )
+                self._instants = [r.send_at for r in self._found]
+            first = bisect_left(self._instants, since)
+            last = bisect_right(self._instants, until)
+            return [r for r in self._found[first:last] if not _is_done(r, done)]
