@@ -24,10 +24,22 @@ from bench import (
     report,
     telegram_throughput,
     timeliness,
+    wakeup,
 )
-from bench.common import REPO, machine, say, warm_bytecode
+from bench.common import REPO, machine, say
 
-NAMES = ("cli", "email", "timely", "plan", "report", "telegram", "idle", "import", "answers")
+NAMES = (
+    "cli",
+    "email",
+    "timely",
+    "plan",
+    "wakeup",
+    "report",
+    "telegram",
+    "idle",
+    "import",
+    "answers",
+)
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
     ("email", "email_vs_apprise"),
@@ -40,6 +52,12 @@ SUMMARY_KEYS = (
     ("telegram", "telegram_lost"),
     ("plan", "plan_1k_s"),
     ("plan", "plan_1k_peak_mb"),
+    ("plan", "plan_10k_s"),
+    ("plan", "plan_10k_peak_mb"),
+    ("wakeup", "wakeup_1k_ms"),
+    ("wakeup", "wakeup_1k_cpu_ms"),
+    ("wakeup", "wakeup_1k_render_ms"),
+    ("wakeup", "wakeup_1k_sweep_ms"),
     ("report", "report_1k_s"),
     ("report", "report_shipped_10y_s"),
     ("report", "report_cli_s"),
@@ -79,8 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         f"reminder bench ({mode}): {info['cores']} cores ({info['cpu']}), {info['memory_gb']} GB, "
         f"Python {info['python']}, Linux {info['kernel']}"
     )
-    if "cli" in only and not args.quick:
-        warm_bytecode()  # for the "all cached" CLI figures
     results: dict[str, Any] = {}
     q = args.quick
     if "cli" in only:
@@ -91,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         results["timely"] = timeliness.run(q)
     if "plan" in only:
         results["plan"] = planning.run(q)
+    if "wakeup" in only:
+        results["wakeup"] = wakeup.run(q)
     if "report" in only:
         results["report"] = report.run(q)
     idle_run = idle.IdleRun(10.0 if q else 60.0) if "idle" in only else None

@@ -5,10 +5,12 @@ config.toml in /tmp, output to /dev/null; wall time per run, median of several, 
 interleaved so that machine noise hits them alike. Baseline in the same run: the same
 interpreter's `python -c pass`.
 
-Three ways of starting (bench/common.py): "installed", the environment as it is (the venv's
-packages from the bytecode uv compiled, the project's modules compiled at each start: the
-figure compared with the goal); in the full run also "cached" (every module's bytecode
-cached) and "none" (every module compiled from source).
+The figure compared with the goal is the program as docs/install.md installs it: every
+module's bytecode compiled ("cached" in bench/common.py), and the cache folder
+(reminder.cachedir: Vietnam's holidays, compiled templates) filled by an earlier run. In the
+full run also: "editable", the development venv (`uv sync`: the project's own modules
+compiled at each start); "no bytecode", every module compiled from source; "empty cache", a
+new empty cache folder for each run (the first command after installing).
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, REMINDER, REPO, child_env, median, say, tmpdir
+from bench.common import PYTHON, REMINDER, REPO, child_env, median, say, tmpdir, warm_bytecode
 
 
-def _time(cmd: list[str], cwd: str, bytecode: str = "installed") -> float:
+def _time(cmd: list[str], cwd: str, bytecode: str, cache: Path) -> float:
+    if cache.name == "empty":
+        shutil.rmtree(cache, ignore_errors=True)
     t0 = time.perf_counter()
     subprocess.run(
         cmd,
         cwd=cwd,
-        env=child_env(bytecode),
+        env=child_env(bytecode, REMINDER_CACHE_DIR=str(cache)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=True,
@@ -36,30 +41,34 @@ def _time(cmd: list[str], cwd: str, bytecode: str = "installed") -> float:
 
 def run(quick: bool) -> dict[str, Any]:
     reps = 3 if quick else 7
+    warm_bytecode()
     say(f"\n== 6. CLI latency on the shipped config, median of {reps} ==")
     with tmpdir("cli") as folder:
         shutil.copy(REPO / "config.toml", folder / "config.toml")
         cfg = str(folder / "config.toml")
         check = [REMINDER, "--config", cfg, "check"]
         upcoming = [REMINDER, "--config", cfg, "upcoming"]
+        cache, empty = folder / "cache", folder / "empty"
         commands = {
-            "python -c pass": ([PYTHON, "-c", "pass"], "installed"),
-            "reminder check": (check, "installed"),
-            "reminder upcoming": (upcoming, "installed"),
+            "python -c pass": ([PYTHON, "-c", "pass"], "installed", cache),
+            "reminder check": (check, "cached", cache),
+            "reminder upcoming": (upcoming, "cached", cache),
         }
         if not quick:
             commands.update({
-                "check, all cached": (check, "cached"),
-                "upcoming, all cached": (upcoming, "cached"),
-                "check, no bytecode": (check, "none"),
-                "upcoming, no bytecode": (upcoming, "none"),
+                "check, editable": (check, "installed", cache),
+                "upcoming, editable": (upcoming, "installed", cache),
+                "check, no bytecode": (check, "none", cache),
+                "upcoming, no bytecode": (upcoming, "none", cache),
+                "check, empty cache": (check, "cached", empty),
+                "upcoming, empty cache": (upcoming, "cached", empty),
             })  # fmt: skip
-            for cmd, bytecode in commands.values():  # warm the page cache
-                _time(cmd, str(folder), bytecode)
+        for cmd, bytecode, where in commands.values():  # fill the cache, warm the page cache
+            _time(cmd, str(folder), bytecode, where)
         times: dict[str, list[float]] = {k: [] for k in commands}
         for _ in range(reps):
-            for name, (cmd, bytecode) in commands.items():
-                times[name].append(_time(cmd, str(folder), bytecode))
+            for name, (cmd, bytecode, where) in commands.items():
+                times[name].append(_time(cmd, str(folder), bytecode, where))
     med = {k: median(v) for k, v in times.items()}
     for name, value in med.items():
         say(
@@ -72,14 +81,14 @@ def run(quick: bool) -> dict[str, Any]:
         **{
             f"cli_{cmd}_{mode.replace(' ', '_')}_s": round(med[f"{cmd}, {mode}"], 3)
             for cmd in ("check", "upcoming")
-            for mode in ("all cached", "no bytecode")
+            for mode in ("editable", "no bytecode", "empty cache")
             if f"{cmd}, {mode}" in med
         },
         "runs": {k: [round(x, 3) for x in v] for k, v in times.items()},
     }
     say(
         f"  → check {res['cli_check_s']:.2f} s, upcoming {res['cli_upcoming_s']:.2f} s "
-        f"(goal ≤ 0.5 s); interpreter start-up {res['python_pass_s']:.3f} s"
+        f"(goal ≤ 0.25 s); interpreter start-up {res['python_pass_s']:.3f} s"
     )
     return res
 
@@ -87,8 +96,4 @@ def run(quick: bool) -> dict[str, Any]:
 if __name__ == "__main__":
     import sys
 
-    from bench.common import warm_bytecode
-
-    if "--quick" not in sys.argv:
-        warm_bytecode()
     run("--quick" in sys.argv)

@@ -51,6 +51,10 @@ def tmpdir(prefix: str) -> Iterator[Path]:
 #                folder, nothing written): a venv installed without bytecode on a read-only
 #                /usr or under PYTHONDONTWRITEBYTECODE.
 PYCACHE = Path(tempfile.gettempdir()) / "reminder-bench-pycache"
+# The bench's processes, and this one, keep reminder's cache (holidays, compiled templates:
+# reminder.cachedir) here, not in the user's ~/.cache; a measurement may pass its own.
+CACHE = Path(tempfile.gettempdir()) / "reminder-bench-cache"
+os.environ.setdefault("REMINDER_CACHE_DIR", str(CACHE))
 NO_PYCACHE = Path(tempfile.gettempdir()) / "reminder-bench-no-pycache"
 _warmed = False
 

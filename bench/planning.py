@@ -4,9 +4,12 @@
 e-mail address, every third a Telegram group too; the shipped ladders).
 
 Each size runs in a fresh subprocess (`python -m bench.planning --child N`), so that its peak
-RSS (VmHWM) is its own: "cold" is the first plan() in the process (it imports `holidays` and
-computes the holidays of the years it touches), "warm" a second plan() with a new
-WorkCalendar (holidays already cached, as in the daemon's later cycles).
+RSS (VmHWM) is its own: "cold" is the first plan() in the process, "warm" a second plan()
+with a new WorkCalendar (holidays already in memory, as in the daemon's later cycles). The
+holiday cache (reminder.vnholidays) lives in a folder of the bench's own: filled by the
+first size's process, read by the others; the largest size runs once more with an empty
+cache ("no cache": the process imports `holidays` and computes the holidays, as every
+process did before the cache).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, REPO, child_env, say
+from bench.common import PYTHON, REPO, child_env, say, tmpdir
 
 
 def child(n_tasks: int) -> dict[str, Any]:
@@ -57,24 +61,23 @@ def run(quick: bool) -> dict[str, Any]:
         f"\n== 3. Planning scale: one-year horizon, {'/'.join(map(str, sizes))} tasks × 50 agencies =="
     )
     rows = []
-    for n in sizes:
-        out = subprocess.run(
-            [PYTHON, "-m", "bench.planning", "--child", str(n)],
-            cwd=REPO,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        )
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        say(
-            f"  {n:6d} tasks → {row['reminders']:7d} reminders: plan {row['plan_s']:6.2f} s cold, "
-            f"{row['plan_warm_s']:6.2f} s warm ({row['plan_warm_s'] / n * 1000:.2f} ms/task); "
-            f"peak RSS {row['peak_rss_mb']:.0f} MB ({row['peak_rss_mb'] - row['rss_before_mb']:.0f} MB "
-            f"above the {row['rss_before_mb']:.0f} MB before planning)"
-        )
+    with tmpdir("plan-cache") as cache:
+        for n in sizes:
+            row = _child(n, cache)
+            rows.append(row)
+            say(
+                f"  {n:6d} tasks → {row['reminders']:7d} reminders: plan {row['plan_s']:6.2f} s "
+                f"cold, {row['plan_warm_s']:6.2f} s warm ({row['plan_warm_s'] / n * 1000:.2f} "
+                f"ms/task); peak RSS {row['peak_rss_mb']:.0f} MB "
+                f"({row['peak_rss_mb'] - row['rss_before_mb']:.0f} MB above the "
+                f"{row['rss_before_mb']:.0f} MB before planning)"
+            )
+        with tmpdir("plan-no-cache") as empty:
+            no_cache = _child(sizes[-1], empty)
+    say(
+        f"  {sizes[-1]:6d} tasks, empty holiday cache: plan {no_cache['plan_s']:.2f} s cold, "
+        f"peak RSS {no_cache['peak_rss_mb']:.0f} MB"
+    )
     base = rows[0]
     growth = {
         str(r["tasks"]): round(
@@ -82,17 +85,33 @@ def run(quick: bool) -> dict[str, Any]:
         )
         for r in rows[1:]
     }
-    res: dict[str, Any] = {"sizes": rows, "time_growth_vs_linear": growth}
-    one_k = next(r for r in rows if r["tasks"] == 1000)
-    res["plan_1k_s"] = one_k["plan_s"]
-    res["plan_1k_peak_mb"] = one_k["peak_rss_mb"]
+    res: dict[str, Any] = {"sizes": rows, "no_cache": no_cache, "time_growth_vs_linear": growth}
+    for row in rows:
+        if row["tasks"] in (1000, 10000):
+            name = f"plan_{row['tasks'] // 1000}k"
+            res[f"{name}_s"] = row["plan_s"]
+            res[f"{name}_peak_mb"] = row["peak_rss_mb"]
+    res[f"plan_{sizes[-1] // 1000}k_no_cache_s"] = no_cache["plan_s"]
+    last = rows[-1]
     say(
-        f"  → 1,000 tasks: {one_k['plan_s']:.2f} s (goal ≤ 3 s); time per task relative to "
-        f"{base['tasks']} tasks: "
-        + ", ".join(f"{k}: {v}×" for k, v in growth.items())
-        + " (1.0 = linear)"
+        f"  → {last['tasks']:,} tasks: {last['plan_s']:.2f} s cold, peak {last['peak_rss_mb']:.0f} "
+        f"MB (goal for 10,000: ≤ 3 s, ≤ 200 MB); time per task relative to {base['tasks']} "
+        "tasks: " + ", ".join(f"{k}: {v}×" for k, v in growth.items()) + " (1.0 = linear)"
     )
     return res
+
+
+def _child(n: int, cache: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [PYTHON, "-m", "bench.planning", "--child", str(n)],
+        cwd=REPO,
+        env=child_env(REMINDER_CACHE_DIR=str(cache)),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 if __name__ == "__main__":
