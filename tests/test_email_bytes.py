@@ -1,34 +1,33 @@
 """The bytes an e-mail goes out as: unchanged by any speed-up of building or flattening.
 
 `tests/golden/email_bytes.json` holds the SHA-256 of every message of a corpus as the
-code flattened it before the speed-ups of issue 12 (generated from commit b78c519):
-the shipped plan's e-mail digests over two years (rendered by the real templates), and
-hand-made messages with awkward headers (long Vietnamese subjects folded at every length
-around the line limit, NFD input, Vietnamese display names, line breaks, ASCII-only).
+code flattened it before the speed-ups of issue 12 (generated at commit b78c519): the
+shipped plan's 234 e-mail digests over two years as b78c519's config and templates
+rendered them (`email_corpus.json.gz`: the messages, so that later wording changes do not
+move the baseline), and hand-made messages with awkward headers (long Vietnamese subjects
+folded at every length around the line limit, NFD input, Vietnamese display names, line
+breaks, ASCII-only).
 Regenerate only for an intended change of the bytes: `uv run python tests/test_email_bytes.py --write`.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import random
 import sys
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from reminder.channels.email import build_email, flatten
-from reminder.config import load
 from reminder.model import VN_TZ, Message
-from reminder.planner import plan
-from reminder.render import Renderer
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden" / "email_bytes.json"
-SHIPPED = HERE.parents[0] / "config.toml"
+CORPUS = HERE / "golden" / "email_corpus.json.gz"
 SENDERS = (
     "Văn phòng UBND tỉnh <nhachan@tinh.example>",
     "nhachan@tinh.example",
@@ -39,21 +38,15 @@ WORDS = TITLE.split(" ")
 
 
 def _shipped() -> Iterator[tuple[str, Message, str, str | None, datetime]]:
-    """The shipped plan's e-mail digests from 2026 to 2027, rendered by the templates."""
-    settings = load(SHIPPED)
-    renderer = Renderer(settings.catalog, settings.templates_dir)
-    start = datetime(2026, 1, 1, tzinfo=VN_TZ)
-    found = plan(settings.catalog, start, start + timedelta(days=730), channels=("email",))
-    digests = defaultdict(list)
-    for r in found:
-        digests[(r.send_at, r.agency, r.address)].append(r)
-    for n, ((at, agency, _address), batch) in enumerate(sorted(digests.items())):
-        message = renderer.render(
-            batch, today=at.date(), late=n % 5 == 0, message_id_domain="tinh.example"
-        )
-        sender = SENDERS[n % len(SENDERS)]
-        reply_to = "Văn thư <vanthu@tinh.example>" if n % 2 else None
-        yield f"shipped/{at:%Y%m%d}/{agency}", message, sender, reply_to, at
+    """The shipped plan's e-mail digests of 2026-2027 as b78c519's config and templates
+    rendered them (kept as data: later wording changes must not move this baseline)."""
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        rows = json.load(f)
+    for row in rows:
+        fields = row["message"]
+        message = Message(**{**fields, "keys": tuple(fields["keys"])})
+        at = datetime.fromisoformat(row["at"])
+        yield row["case"], message, row["sender"], row["reply_to"], at
 
 
 def _crafted() -> Iterator[tuple[str, Message, str, str | None, datetime]]:
