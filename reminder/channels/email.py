@@ -78,6 +78,22 @@ class _UniqueAddress(_Address):
     max_count = 1
 
 
+class _FoldOnce:
+    """First base of every header class of the registry below: keeps the header's folded
+    form per (line length, line end, utf8). Folding (and RFC 2047-encoding a Vietnamese
+    subject or name) is most of the cost of flattening a message, and header objects are
+    immutable and shared between messages (From, Reply-To, the MIME headers, a digest's
+    subject), so each is folded once per policy."""
+
+    def fold(self, *, policy: Policy) -> str:
+        key = (policy.max_line_length, policy.linesep, getattr(policy, "utf8", False))
+        cache: dict[tuple[object, ...], str] = self.__dict__.setdefault("_folded", {})
+        folded = cache.get(key)
+        if folded is None:
+            folded = cache[key] = super().fold(policy=policy)  # type: ignore[misc]
+        return folded
+
+
 class _ParseOnce(headerregistry.HeaderRegistry):
     """A HeaderRegistry that parses each (name, value) once.
 
@@ -90,6 +106,10 @@ class _ParseOnce(headerregistry.HeaderRegistry):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._parsed = functools.lru_cache(maxsize=256)(super().__call__)
+
+    def __getitem__(self, name: str) -> type[Any]:
+        cls = self.registry.get(name.lower(), self.default_class)
+        return type("_" + cls.__name__, (_FoldOnce, cls, self.base_class), {})
 
     def __call__(self, name: str, value: Any) -> Any:
         if isinstance(value, str):
