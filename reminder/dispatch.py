@@ -7,7 +7,9 @@ does once:
 2. claim them in the ledger (atomic: a key is sent by one process only; failed sends whose
    retry time has come and sends orphaned by a crash are claimed again);
 3. group the claimed ones by (agency, channel, address): one message each (a digest);
-4. render and send; the recorder (reminder/recorder.py) marks each message sent in groups
+4. render each message when its turn comes (e-mail: two senders on the one connection,
+   so the next message is rendered and built while the current one is on the wire) and
+   send it; the recorder (reminder/recorder.py) marks each message sent in groups
    of at most 32 keys / 50 ms, so a crash can duplicate only the sends in flight plus one
    group, and holds every send back while the ledger refuses writes; a permanent failure
    gives up, a transient one is retried with exponential backoff.
@@ -45,6 +47,9 @@ LATE_AFTER = timedelta(minutes=15)  # a reminder sent later than this after its 
 # its 1-second spacing holds its slot, and with too few slots the last chats of a large batch
 # are served a few at a time.
 TELEGRAM_CONCURRENCY = 1024
+# Senders sharing one e-mail connection: one message on the wire, the next being rendered
+# and built meanwhile (a third would only wait for the connection).
+SENDERS = 2
 
 
 @dataclass
@@ -245,17 +250,16 @@ class Dispatcher:
     async def send(
         self, reminders: Sequence[Reminder], now: datetime, late_keys: set[str], outcome: Outcome
     ) -> None:
-        """Render one message per (agency, channel, address) and send them, channel by channel."""
+        """Send one message per (agency, channel, address), the channels side by side. Each
+        message is rendered when its turn comes, not all before the first one leaves."""
         run = _Run(now, late_keys, outcome, Recorder(self.ledger))
         keeper = asyncio.create_task(self._keep_claims(now))
         try:
-            by_channel: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
+            by_channel: dict[str, list[list[Reminder]]] = defaultdict(list)
             for batch in digests(reminders):
-                message = await self._render(batch, run)
-                if message is not None:
-                    by_channel[message.channel].append((message, batch))
+                by_channel[batch[0].channel].append(batch)
             await asyncio.gather(
-                *(self._send_channel(ch, items, run) for ch, items in by_channel.items())
+                *(self._send_channel(ch, batches, run) for ch, batches in by_channel.items())
             )
         finally:
             keeper.cancel()
@@ -310,12 +314,10 @@ class Dispatcher:
         current = self.ledger.completions.current()
         return summary_context(s.catalog, s.summary, current, now, self.calendar)
 
-    async def _send_channel(
-        self, name: str, items: list[tuple[Message, list[Reminder]]], run: _Run
-    ) -> None:
+    async def _send_channel(self, name: str, batches: list[list[Reminder]], run: _Run) -> None:
         channel = self.channels.get(name)
         if channel is None:  # transport turned off after the reminders were claimed
-            for _message, batch in items:
+            for batch in batches:
                 await self._failed(
                     batch, ChannelError(f"channel {name} is off", permanent=True), run
                 )
@@ -324,31 +326,50 @@ class Dispatcher:
             await channel.open()
         except ChannelError as exc:
             log.error("channel %s cannot open: %s", name, exc)
-            for _message, batch in items:
+            for batch in batches:
                 await self._failed(batch, exc, run)
             return
         try:
             if name == "telegram":
-                await self._send_per_address(channel, items, run)
+                await self._send_per_address(channel, batches, run)
             else:
-                for message, batch in items:
-                    await self._send_one(channel, message, batch, run)
+                await self._send_in_turn(channel, batches, run)
         finally:
             await channel.close()
 
+    async def _render_and_send(self, channel: Channel, batch: list[Reminder], run: _Run) -> None:
+        message = await self._render(batch, run)
+        if message is not None:
+            await self._send_one(channel, message, batch, run)
+
+    async def _send_in_turn(
+        self, channel: Channel, batches: list[list[Reminder]], run: _Run
+    ) -> None:
+        """The batches in order, by SENDERS senders: while one waits for the server's replies,
+        the next renders and builds its message (the channel transmits one at a time)."""
+        turns = iter(batches)
+
+        async def sender() -> None:
+            for batch in turns:
+                await self._render_and_send(channel, batch, run)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(SENDERS):
+                group.create_task(sender())
+
     async def _send_per_address(
-        self, channel: Channel, items: list[tuple[Message, list[Reminder]]], run: _Run
+        self, channel: Channel, batches: list[list[Reminder]], run: _Run
     ) -> None:
         """Different chats in parallel (the channel enforces the rate limits), each chat in order."""
-        per_address: dict[str, list[tuple[Message, list[Reminder]]]] = defaultdict(list)
-        for item in items:
-            per_address[item[0].address].append(item)
+        per_address: dict[str, list[list[Reminder]]] = defaultdict(list)
+        for batch in batches:
+            per_address[batch[0].address].append(batch)
         gate = asyncio.Semaphore(TELEGRAM_CONCURRENCY)
 
-        async def serve(queue: list[tuple[Message, list[Reminder]]]) -> None:
+        async def serve(queue: list[list[Reminder]]) -> None:
             async with gate:
-                for message, batch in queue:
-                    await self._send_one(channel, message, batch, run)
+                for batch in queue:
+                    await self._render_and_send(channel, batch, run)
 
         await asyncio.gather(*(serve(q) for q in per_address.values()))
 
