@@ -79,9 +79,15 @@ class _TimedRenderer:
         self.seconds = 0.0
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self.inner.render, *args, **kwargs)
+
+    def render_followup(self, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self.inner.render_followup, *args, **kwargs)
+
+    def _timed(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         try:
-            return self.inner.render(*args, **kwargs)
+            return call(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - t0
 
