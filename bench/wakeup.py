@@ -8,8 +8,8 @@ work, not the network's (the email and Telegram runs measure sending); the time 
 rendering the messages is reported beside it.
 
 In a fresh process (`python -m bench.wakeup --child N W`), a Dispatcher on bench/synth's
-catalog of N tasks (50 agencies, e-mail and Telegram addresses, the shipped ladders), an
-SQLite ledger in /tmp. The process starts on 02/03/2026 07:00, then steps as the daemon
+catalog of N tasks (50 agencies, e-mail and Telegram addresses, the shipped ladders), the
+shipped settings otherwise (escalation and weekly summary included), an SQLite ledger in /tmp. The process starts on 02/03/2026 07:00, then steps as the daemon
 does: it wakes at each next due instant the dispatcher names, and twice more 5 and 10
 minutes later, as the safety sweep does (nothing due then). The start-up cycle is reported apart; "due" is
 the median over the wake-ups that sent something, "sweep" over those that had nothing to
@@ -60,9 +60,10 @@ def child(n_tasks: int, wakeups: int) -> dict[str, Any]:
 
     with tmpdir("wakeup") as folder:
         shipped = load(REPO / "config.toml")
-        settings = replace(
-            shipped, catalog=catalog(n_tasks), database_url=f"sqlite:///{folder / 'ledger.db'}"
-        )
+        cat = catalog(n_tasks)
+        # the shipped agencies too: the shipped escalation and weekly summary address them
+        cat = replace(cat, agencies={**shipped.catalog.agencies, **cat.agencies})
+        settings = replace(shipped, catalog=cat, database_url=f"sqlite:///{folder / 'ledger.db'}")
         ledger = Ledger(settings.database_url, lease=settings.lease)
         ledger.migrate()
         channels: dict[str, Any] = {"email": _Accept("email"), "telegram": _Accept("telegram")}

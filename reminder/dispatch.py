@@ -116,7 +116,8 @@ class Dispatcher:
             answers=AnswerLinks.of(settings.web, settings.telegram),
         )
         self.calendar = WorkCalendar(settings.catalog.calendar)
-        self.plans = PlanCache(settings.catalog, settings.channels, self.calendar)
+        self.plans = PlanCache.of_plan(settings.catalog, settings.channels, self.calendar)
+        self.escalations = _escalation_cache(settings, self.calendar)
         self.has_row: set[str] = set()  # the last cycle's older keys: all have ledger rows
         self.owner = owner_id()
         self.domain = _domain(settings)
@@ -156,17 +157,15 @@ class Dispatcher:
     def _plan(
         self, since: datetime, until: datetime, done: frozenset[tuple[str, str, str | None]]
     ) -> list[Reminder]:
-        """Reminders (from the plan cache), escalations and weekly summaries in [since, until],
-        by (send_at, key)."""
+        """Reminders and escalations (from their plan caches) and weekly summaries in
+        [since, until], by (send_at, key)."""
         s = self.settings
         cat, chans, cal = self.catalog(), s.channels, self.calendar
         if self.plans.catalog is not cat:  # chats linked since: the plan changed
             self.plans = PlanCache(cat, chans, cal)
         found = self.plans.plan(since, until, done)
-        if s.escalation is not None:
-            found += escalations(
-                cat, s.escalation, since, until, channels=chans, done=done, cal=cal
-            )
+        if self.escalations is not None:
+            found += self.escalations.plan(since, until, done)
         if s.summary is not None:
             found += summaries(cat, s.summary, since, until, channels=chans, cal=cal)
         if s.escalation is not None or s.summary is not None:
@@ -458,6 +457,14 @@ def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
     for r in reminders:
         groups[(r.kind, r.agency, r.channel, r.address)].append(r)
     return list(groups.values())
+
+
+def _escalation_cache(settings: Settings, cal: WorkCalendar) -> PlanCache | None:
+    rule = settings.escalation
+    if rule is None:
+        return None
+    cat, chans = settings.catalog, settings.channels
+    return PlanCache(lambda a, b: escalations(cat, rule, a, b, channels=chans, cal=cal))
 
 
 def _domain(settings: Settings) -> str:

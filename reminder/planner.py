@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import attrgetter
@@ -31,6 +31,7 @@ from reminder.recipients import Recipient, task_recipients
 from reminder.workdays import WorkCalendar
 
 Done = frozenset[tuple[str, str, str | None]]
+Source = Callable[[datetime, datetime], list[Reminder]]
 _DAY = timedelta(days=1)
 
 
@@ -205,36 +206,40 @@ def _is_done(item: Deadline | Reminder, done: Done) -> bool:
 
 
 class PlanCache:
-    """plan() for a process that asks again and again about the days around `now`.
+    """A planner's answers for a process that asks again and again about the days around
+    `now`.
 
     The daemon asks at every wake-up for its catch-up window, the missed look-back before
-    it and the next two days. plan() walks every task's deadlines over the years around a
-    window, however narrow the window, so each of those questions cost as much as planning
-    weeks. This plans one span of `span` days from the earliest instant asked for, once,
-    and answers by slicing it, until a question reaches outside the span. Completions
-    change between questions, so `done` is applied to each answer with plan()'s own test:
-    an answer is exactly plan()'s for the same arguments. A window longer than the span is
-    planned on its own. Safe to call from several threads.
+    it and the next two days. plan() (and the escalations, planned the same way) walks
+    every task's deadlines over the years around a window, however narrow the window, so
+    each of those questions cost as much as planning weeks. This asks `source` once for a
+    span of `span` days from the earliest instant asked for, and answers by slicing it,
+    until a question reaches outside the span. Completions change between questions, so
+    `done` is applied to each answer with plan()'s own test: an answer is exactly the
+    source's for the same window and `done`. A window longer than the span is asked on its
+    own. Safe to call from several threads.
     """
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        channels: Iterable[str],
-        cal: WorkCalendar,
-        span: timedelta = timedelta(days=40),
-    ) -> None:
-        self.catalog, self.channels, self.cal, self.span = catalog, tuple(channels), cal, span
+    def __init__(self, source: Source, span: timedelta = timedelta(days=40)) -> None:
+        """`source(since, until)`: everything with its instant in [since, until], sorted by
+        (send_at, key), no completion excluded (plan() or escalations() with done empty)."""
+        self.source, self.span = source, span
         self._lock = threading.Lock()
         self._since: datetime | None = None
         self._until: datetime | None = None
         self._found: list[Reminder] = []
         self._instants: list[datetime] = []
 
+    @classmethod
+    def of_plan(cls, catalog: Catalog, channels: Iterable[str], cal: WorkCalendar) -> PlanCache:
+        """For plan(catalog, …, channels=channels, cal=cal)."""
+        wanted = tuple(channels)
+        return cls(lambda since, until: plan(catalog, since, until, channels=wanted, cal=cal))
+
     def plan(self, since: datetime, until: datetime, done: Done = frozenset()) -> list[Reminder]:
-        """plan(catalog, since, until, channels=…, done=done, cal=…), from the span."""
+        """The source's answer for [since, until] with the completions in `done` left out."""
         if until - since > self.span:
-            return plan(self.catalog, since, until, channels=self.channels, done=done, cal=self.cal)
+            return [r for r in self.source(since, until) if not _is_done(r, done)]
         with self._lock:
             if (
                 self._since is None
@@ -242,9 +247,7 @@ class PlanCache:
                 or not (self._since <= since and until <= self._until)
             ):
                 self._since, self._until = since, since + self.span
-                self._found = plan(
-                    self.catalog, since, self._until, channels=self.channels, cal=self.cal
-                )
+                self._found = self.source(since, self._until)
                 self._instants = [r.send_at for r in self._found]
             first = bisect_left(self._instants, since)
             last = bisect_right(self._instants, until)

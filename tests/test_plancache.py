@@ -12,6 +12,7 @@ from helpers import write_config
 
 from reminder.config import load
 from reminder.dispatch import Dispatcher
+from reminder.followup import escalations
 from reminder.ledger import Ledger, Status
 from reminder.model import VN_TZ, Catalog
 from reminder.planner import PlanCache, plan
@@ -41,7 +42,7 @@ def _windows(seed: int) -> list[tuple[datetime, datetime]]:
 def test_every_answer_is_what_plan_gives(catalog: Catalog, seed: int) -> None:
     """120 windows in a row (steps, jumps back, longer than the span): the same list as plan()."""
     cal = WorkCalendar(catalog.calendar)
-    cache = PlanCache(catalog, ("email", "telegram"), cal)
+    cache = PlanCache.of_plan(catalog, ("email", "telegram"), cal)
     for since, until in _windows(seed):
         assert cache.plan(since, until) == plan(catalog, since, until, cal=cal), (since, until)
 
@@ -49,7 +50,7 @@ def test_every_answer_is_what_plan_gives(catalog: Catalog, seed: int) -> None:
 def test_completions_apply_to_each_answer(catalog: Catalog) -> None:
     """A completion recorded (or undone) between two questions is honoured by the next answer."""
     cal = WorkCalendar(catalog.calendar)
-    cache = PlanCache(catalog, ("email",), cal)
+    cache = PlanCache.of_plan(catalog, ("email",), cal)
     since, until = datetime(2026, 12, 1, tzinfo=VN_TZ), datetime(2026, 12, 16, tzinfo=VN_TZ)
     everything = cache.plan(since, until)
     first = everything[0]
@@ -59,6 +60,26 @@ def test_completions_apply_to_each_answer(catalog: Catalog) -> None:
         expected = plan(catalog, since, until, channels=("email",), done=done, cal=cal)
         assert cache.plan(since, until, done) == expected
     assert cache.plan(since, until, whole) != everything
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_escalations_from_the_cache_are_what_escalations_gives(seed: int) -> None:
+    """The shipped [escalation] rule through a PlanCache: the same list for every window,
+    with and without a completion."""
+    settings = load(SHIPPED)
+    rule, cat = settings.escalation, settings.catalog
+    assert rule is not None
+    cal = WorkCalendar(cat.calendar)
+    chans = ("email", "telegram")
+    cache = PlanCache(lambda a, b: escalations(cat, rule, a, b, channels=chans, cal=cal))
+    for since, until in _windows(seed):
+        expected = escalations(cat, rule, since, until, channels=chans, cal=cal)
+        assert cache.plan(since, until) == expected, (since, until)
+        if expected:
+            e = expected[0]
+            done = frozenset({(e.task_id, e.occurrence, e.milestone_id)})
+            again = escalations(cat, rule, since, until, channels=chans, done=done, cal=cal)
+            assert cache.plan(since, until, done) == again
 
 
 def test_catalog_task_finds_by_id_or_number_first_task_winning(catalog: Catalog) -> None:
