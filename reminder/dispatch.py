@@ -116,8 +116,9 @@ class Dispatcher:
             answers=AnswerLinks.of(settings.web, settings.telegram),
         )
         self.calendar = WorkCalendar(settings.catalog.calendar)
+        self.planned_for = settings.catalog  # what the two plan caches plan
         self.plans = PlanCache.of_plan(settings.catalog, settings.channels, self.calendar)
-        self.escalations = _escalation_cache(settings, self.calendar)
+        self.escalations = _escalation_cache(settings, settings.catalog, self.calendar)
         self.has_row: set[str] = set()  # the last cycle's older keys: all have ledger rows
         self.owner = owner_id()
         self.domain = _domain(settings)
@@ -161,8 +162,10 @@ class Dispatcher:
         [since, until], by (send_at, key)."""
         s = self.settings
         cat, chans, cal = self.catalog(), s.channels, self.calendar
-        if self.plans.catalog is not cat:  # chats linked since: the plan changed
-            self.plans = PlanCache(cat, chans, cal)
+        if self.planned_for is not cat:  # chats linked since: plan again
+            self.planned_for = cat
+            self.plans = PlanCache.of_plan(cat, chans, cal)
+            self.escalations = _escalation_cache(s, cat, cal)
         found = self.plans.plan(since, until, done)
         if self.escalations is not None:
             found += self.escalations.plan(since, until, done)
@@ -459,11 +462,10 @@ def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
     return list(groups.values())
 
 
-def _escalation_cache(settings: Settings, cal: WorkCalendar) -> PlanCache | None:
-    rule = settings.escalation
+def _escalation_cache(settings: Settings, cat: Catalog, cal: WorkCalendar) -> PlanCache | None:
+    rule, chans = settings.escalation, settings.channels
     if rule is None:
         return None
-    cat, chans = settings.catalog, settings.channels
     return PlanCache(lambda a, b: escalations(cat, rule, a, b, channels=chans, cal=cal))
 
 
