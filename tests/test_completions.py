@@ -26,8 +26,9 @@ NOW = "2026-12-01T09:00:00+07:00"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+def ledger(db_url: str) -> Iterator[Ledger]:
+    """A migrated ledger on each back-end (SQLite, PostgreSQL)."""
+    led = Ledger(db_url)
     led.migrate()
     yield led
     led.close()
