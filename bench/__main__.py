@@ -61,6 +61,8 @@ SUMMARY_KEYS = (
     ("report", "report_1k_s"),
     ("report", "report_shipped_10y_s"),
     ("report", "report_cli_s"),
+    ("report", "history_cli_s"),
+    ("report", "report_vs_plan"),
     ("idle", "idle_rss_mb"),
     ("idle", "idle_wakeups_per_min"),
     ("idle", "idle_cpu_s"),
