@@ -109,11 +109,12 @@ def _read_docx_only(path: Path) -> int:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from reminder.importer import import_appendix
+    from reminder.importer import import_appendix, read_wording
 
     sizes = [200] if quick else [500, 2000]
     say(f"\n== 7. Import: appendices of {'/'.join(map(str, sizes))} task rows ==")
     config_text = (REPO / "config.toml").read_text(encoding="utf-8")
+    wording = read_wording(REPO / "templates" / "import.toml")
     results: dict[str, Any] = {"sizes": []}
     with tmpdir("import") as tmp:
         for n in sizes:
@@ -130,7 +131,12 @@ def run(quick: bool) -> dict[str, Any]:
             for kind, path in files.items():
                 t0 = time.perf_counter()
                 result = import_appendix(
-                    path, wanted=None, config_text=config_text, config_name="config.toml", year=2026
+                    path,
+                    wanted=None,
+                    config_text=config_text,
+                    config_name="config.toml",
+                    year=2026,
+                    wording=wording,
                 )
                 elapsed = time.perf_counter() - t0
                 good = _correct(result.outcome, expected)

@@ -529,7 +529,8 @@ def import_(args: argparse.Namespace) -> int:
     """Read a plan's task appendix into config tasks: a fragment, or a merged config."""
     import tomllib
 
-    from reminder.importer import BadInput, import_appendix
+    from reminder.importer import BadInput, import_appendix, read_wording
+    from reminder.render import default_template_dir
 
     source = Path(args.file)
     target = Path(args.merge or args.config)
@@ -543,6 +544,7 @@ def import_(args: argparse.Namespace) -> int:
             config_text=config_text,
             config_name=target.name,
             year=_now(args).year,
+            wording=read_wording(default_template_dir() / "import.toml"),
             plan_title=args.plan_title,
             merge_into=bool(args.merge),
         )

@@ -254,3 +254,39 @@ def test_output_onto_the_config_is_refused(
     assert cli.main(["import", "phu-luc.txt", "-o", "config.toml"]) == 64
     assert "use --merge instead" in capsys.readouterr().err
     assert (tmp_path / "config.toml").read_bytes() == SHIPPED.read_bytes()
+
+
+def test_plan_title_and_product_column_become_one_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--plan-title and a "Sản phẩm" cell share the task's note (wording from templates/import.toml)."""
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=6)
+    header = [
+        "Stt",
+        "Nội dung nhiệm vụ",
+        "Sản phẩm",
+        "Thời hạn hoàn thành",
+        "Cơ quan chủ trì",
+        "Cơ quan phối hợp",
+    ]
+    for c, (head, value) in enumerate(
+        zip(
+            header,
+            ["1", "Ban hành quy chế", "Quyết định", "Quý I/2027", "Sở Nội vụ", ""],
+            strict=True,
+        )
+    ):
+        table.cell(0, c).text, table.cell(1, c).text = head, value
+    document.save(str(tmp_path / "a.docx"))
+    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    monkeypatch.chdir(tmp_path)
+    assert (
+        cli.main(["import", "a.docx", "--plan-title", "Kế hoạch số 9/KH-UBND", "-o", "t.toml"]) == 0
+    )
+    task = tomllib.loads((tmp_path / "t.toml").read_text(encoding="utf-8"))["tasks"][0]
+    assert task["note"] == "Kế hoạch: Kế hoạch số 9/KH-UBND; Sản phẩm: Quyết định"
+    assert task["milestones"][0]["name"] == "Hoàn thành nhiệm vụ của kỳ"
+    assert task["milestones"][0]["due_day"] == 20 and task["milestones"][0]["due_month"] == 3

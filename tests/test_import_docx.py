@@ -9,13 +9,14 @@ from pathlib import Path
 import docx
 import pytest
 
-from reminder.importer import directory_of
+from reminder.importer import directory_of, read_wording
 from reminder.importer.docx import read_docx
 from reminder.importer.table import BadInput, Column
 from reminder.importer.tasks import build
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+NAMES = read_wording(ROOT / "templates" / "import.toml").milestones
 
 
 def _nfd(text: str) -> str:
@@ -76,7 +77,7 @@ def test_header_variants_in_any_order_and_nfd_text(tmp_path: Path) -> None:
     assert first[Column.LEAD] == "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh"
     assert first[Column.PRODUCT] == "Quyết định"
     d = directory_of(SHIPPED)
-    outcome = build(rows, d, taken_numbers=set(), taken_ids=set(), year=2026)
+    outcome = build(rows, d, taken_numbers=set(), taken_ids=set(), year=2026, milestone_names=NAMES)
     assert [t.lead.id for t in outcome.tasks if t.lead] == ["lhh-khkt", "so-noi-vu"]
     assert outcome.tasks[0].extra == {"anchor_year": 2026, "assumed": True}
     assert outcome.tasks[1].milestones[0].fields == {"due_day": 20, "due_month": 3}
@@ -107,7 +108,7 @@ def test_merged_cells_continuation_rows_and_section_headings(tmp_path: Path) -> 
     assert got[1].cells[Column.TIMING].split() == ["Hằng", "năm"]
     assert any("NHIỆM VỤ CHUNG" in n for n in got[0].notes)
     d = directory_of(SHIPPED)
-    outcome = build(got, d, taken_numbers=set(), taken_ids=set(), year=2026)
+    outcome = build(got, d, taken_numbers=set(), taken_ids=set(), year=2026, milestone_names=NAMES)
     assert outcome.tasks[0].title == "Xây dựng kế hoạch đào tạo cán bộ"
     assert [r.id for r in outcome.tasks[0].support] == ["so-tai-chinh", "to-chuc-lien-quan"]
 
@@ -158,7 +159,12 @@ def test_missing_and_repeated_numbers_are_reported(tmp_path: Path) -> None:
     row = ["Tổng kết", "Sở Nội vụ", "", "Năm 2026", ""]
     make_appendix(path, HEADER, [["1", *row], ["3", *row], ["3", *row]])
     outcome = build(
-        read_docx(path), directory_of(SHIPPED), taken_numbers=set(), taken_ids=set(), year=2026
+        read_docx(path),
+        directory_of(SHIPPED),
+        taken_numbers=set(),
+        taken_ids=set(),
+        year=2026,
+        milestone_names=NAMES,
     )
     assert [t.number for t in outcome.tasks] == [1, 3, 4]
     assert outcome.tasks[0].checks == []

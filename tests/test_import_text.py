@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reminder.importer import directory_of
+from reminder.importer import directory_of, read_wording
 from reminder.importer.names import Directory, split
 from reminder.importer.table import BadInput, Column
 from reminder.importer.tasks import build
@@ -17,11 +17,19 @@ from reminder.importer.text import read_text
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parent / "appendix" / "phu-luc-nhiem-vu.txt"
 SHIPPED = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+NAMES = read_wording(ROOT / "templates" / "import.toml").milestones
 
 
 def _import(text: str, config: dict[str, object]):  # type: ignore[no-untyped-def]
     d = directory_of(config)
-    return build(read_text(text, d), d, taken_numbers=set(), taken_ids=set(), year=2026)
+    return build(
+        read_text(text, d),
+        d,
+        taken_numbers=set(),
+        taken_ids=set(),
+        year=2026,
+        milestone_names=NAMES,
+    )
 
 
 @pytest.mark.parametrize("form", ["NFC", "NFD"])
@@ -151,7 +159,7 @@ def test_broken_text_header_variants_missing_number_and_unknown_timing() -> None
     assert rows[0].cells[Column.SUPPORT] == "Sở Tài chính, Sở Nội vụ"
     assert rows[1].cells[Column.SUPPORT] == "Các sở, ban, ngành tỉnh"  # page number "7" dropped
     assert rows[2].cells[Column.TIMING] == "Năm 2027"
-    outcome = build(rows, d, taken_numbers=set(), taken_ids=set(), year=2026)
+    outcome = build(rows, d, taken_numbers=set(), taken_ids=set(), year=2026, milestone_names=NAMES)
     odd = outcome.tasks[1]
     assert odd.checks[0] == "task number 2 missing in the appendix before this one"
     assert odd.recurrence is None and any("Mỗi khi cần" in c for c in odd.checks)
@@ -213,7 +221,14 @@ def test_laid_out_text_is_read_by_column_positions() -> None:
         "Báo cáo sơ kết (tiếp theo) thực hiện theo Nghị quyết số 57-NQ/TW"
     )
     assert rows[3].cells[Column.CONTENT] == "Khen thưởng"
-    outcome = build(rows, directory_of(SHIPPED), taken_numbers=set(), taken_ids=set(), year=2026)
+    outcome = build(
+        rows,
+        directory_of(SHIPPED),
+        taken_numbers=set(),
+        taken_ids=set(),
+        year=2026,
+        milestone_names=NAMES,
+    )
     assert [t.id for t in outcome.tasks] == ["nv01", "nv02", "nv999", "nv1000"]
     assert outcome.tasks[1].milestones[0].fields == {"due_day": 20, "due_month": 3}
 

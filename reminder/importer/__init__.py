@@ -15,13 +15,10 @@ from reminder.importer.names import Directory, Entry
 from reminder.importer.sources import read_rows
 from reminder.importer.table import BadInput
 from reminder.importer.tasks import Outcome, build
+from reminder.importer.wording import Wording, read_wording
 from reminder.importer.writer import fragment, merge
 
-# Written into a config that has no [plan] yet, marked "check:".
-_UNTITLED = "Kế hoạch (tên chưa rõ)"
-_ISSUER = "Ủy ban nhân dân tỉnh"
-
-__all__ = ["BadInput", "Imported", "directory_of", "import_appendix"]
+__all__ = ["BadInput", "Imported", "Wording", "directory_of", "import_appendix", "read_wording"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +66,7 @@ def import_appendix(
     config_text: str | None,
     config_name: str,
     year: int,
+    wording: Wording,
     plan_title: str | None = None,
     merge_into: bool = False,
 ) -> Imported:
@@ -78,12 +76,21 @@ def import_appendix(
     directory = directory_of(config)
     rows, kind = read_rows(path, wanted, directory)
     numbers, ids = _taken(config)
-    outcome = build(rows, directory, taken_numbers=numbers, taken_ids=ids, year=year)
-    if plan_title:
-        for task in outcome.tasks:
-            task.extra = {"note": f"Kế hoạch: {plan_title}", **task.extra}
+    outcome = build(
+        rows,
+        directory,
+        taken_numbers=numbers,
+        taken_ids=ids,
+        year=year,
+        milestone_names=wording.milestones,
+    )
+    for task in outcome.tasks:
+        notes = [wording.note_plan.format(title=plan_title)] if plan_title else []
+        notes += [wording.note_product.format(product=task.product)] if task.product else []
+        if notes:
+            task.extra = {"note": "; ".join(notes), **task.extra}
     if merge_into:
-        plan = {"title": plan_title or _UNTITLED, "issuer": _ISSUER}
+        plan = {"title": plan_title or wording.plan_title, "issuer": wording.plan_issuer}
         text = merge(config_text or "", outcome, plan, f"imported from {path.name}")
     else:
         text = fragment(outcome, _heading(path, kind, config_name, outcome, plan_title))

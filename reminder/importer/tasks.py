@@ -16,15 +16,6 @@ from reminder.importer.table import Column, Row
 from reminder.model import Frequency, Recurrence
 from reminder.timing import TimingError, parse_phrase
 
-# The milestone each kind of timing gets until ops set the real ones (all `assumed`).
-# Vietnamese because it is data for config.toml: messages quote a milestone's name.
-DEFAULT_MILESTONE = {
-    "yearly": ("hoan-thanh", "Hoàn thành nhiệm vụ của năm"),
-    "period": ("hoan-thanh", "Hoàn thành nhiệm vụ của kỳ"),
-    "triggered": ("hoan-thanh", "Hoàn thành sau khi có hướng dẫn"),
-    "assigned": ("hoan-thanh", "Hoàn thành nhiệm vụ được giao"),
-}
-
 
 @dataclass(frozen=True)
 class Ref:
@@ -105,13 +96,14 @@ def build(
     taken_numbers: set[int],
     taken_ids: set[str],
     year: int,
+    milestone_names: dict[str, str],
 ) -> Outcome:
     """Interpret the rows against the directory (which gains the proposed names)."""
     out = Outcome([], [], set(), 0, 0)
     numbers = _numbers(rows, taken_numbers)
     ids = set(taken_ids)
     for row, (number, note, checks) in zip(rows, numbers, strict=True):
-        task = _task(row, number, directory, out, year)
+        task = _task(row, number, directory, out, year, milestone_names)
         task.checks[:0] = checks
         if note:
             task.info.append(note)
@@ -155,7 +147,9 @@ def _free_id(base: str, ids: set[str]) -> str:
     return candidate
 
 
-def _task(row: Row, number: int, d: Directory, out: Outcome, year: int) -> ImportedTask:
+def _task(
+    row: Row, number: int, d: Directory, out: Outcome, year: int, names_of: dict[str, str]
+) -> ImportedTask:
     title = _tidy_text(row.cells.get(Column.CONTENT, ""))
     timing = _tidy_text(row.cells.get(Column.TIMING, ""))
     checks = list(row.notes)
@@ -192,7 +186,7 @@ def _task(row: Row, number: int, d: Directory, out: Outcome, year: int) -> Impor
         product=_tidy_text(row.cells.get(Column.PRODUCT, "")),
         checks=checks,
     )
-    _milestones(task, year)
+    _milestones(task, year, names_of)
     return task
 
 
@@ -228,25 +222,25 @@ def _refs(text: str, d: Directory, out: Outcome) -> list[Ref]:
     return refs
 
 
-def _milestones(task: ImportedTask, year: int) -> None:
+def _milestones(task: ImportedTask, year: int, names_of: dict[str, str]) -> None:
     """The assumed milestone for the task's kind of timing (ops set the real dates)."""
     rec = task.recurrence
     freq = rec.frequency if rec else Frequency.YEARLY
     if rec is not None and rec.fixed_due is not None:
         return  # "trước ngày 15/12 hằng năm" gives the date itself
     if freq is Frequency.TRIGGERED:
-        mid, name = DEFAULT_MILESTONE["triggered"]
+        mid, name = "hoan-thanh", names_of["triggered"]
         comment = "assumed: 30 days after trigger_date (set it when the guidance arrives)"
         task.milestones.append(Milestone(mid, name, {"days_after": 30}, True, comment))
         return
     if freq is Frequency.ASSIGNED:
-        mid, name = DEFAULT_MILESTONE["assigned"]
+        mid, name = "hoan-thanh", names_of["assigned"]
         comment = "add the deadline(s) when the task is assigned, e.g. [2027-06-30]"
         task.milestones.append(Milestone(mid, name, {"dates": []}, False, comment))
         return
     months = _period_months(rec)
     if months:
-        mid, name = DEFAULT_MILESTONE["period"]
+        mid, name = "hoan-thanh", names_of["period"]
         fields: dict[str, object] = {"due_day": 20}
         if months > 1:
             fields["due_month"] = months
@@ -254,7 +248,7 @@ def _milestones(task: ImportedTask, year: int) -> None:
             Milestone(mid, name, fields, True, "assumed: the period's last month, day 20")
         )
     else:
-        mid, name = DEFAULT_MILESTONE["yearly"]
+        mid, name = "hoan-thanh", names_of["yearly"]
         task.milestones.append(Milestone(mid, name, {"due": "15/12"}, True, "assumed date"))
     if rec is not None and rec.interval > 1 and rec.start_year is None:
         task.extra["anchor_year"] = year

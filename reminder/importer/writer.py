@@ -104,8 +104,6 @@ def _task(task: ImportedTask) -> Table:
     for ref in task.support:
         support.add_line(ref.id, comment=_ref_comment(ref.written, ref.doubt))
     t.add("support", support)
-    if task.product:
-        t.add("note", f"Sản phẩm: {task.product}")
     for info in task.info:
         t.add(tomlkit.comment(info))
     for check in task.checks:

@@ -1,0 +1,32 @@
+"""The Vietnamese wording an import writes where the appendix says nothing (assumed
+milestone names, a placeholder plan, task notes), read from `templates/import.toml`."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Wording:
+    milestones: dict[str, str]  # yearly, period, triggered, assigned
+    plan_title: str
+    plan_issuer: str
+    note_plan: str  # "{title}"
+    note_product: str  # "{product}"
+
+
+def read_wording(path: Path) -> Wording:
+    """The wording file; KeyError/OSError/TOMLDecodeError if it is not as shipped."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    milestones = {
+        k: str(data["milestones"][k]) for k in ("yearly", "period", "triggered", "assigned")
+    }
+    return Wording(
+        milestones=milestones,
+        plan_title=str(data["plan"]["title"]),
+        plan_issuer=str(data["plan"]["issuer"]),
+        note_plan=str(data["note"]["plan"]),
+        note_product=str(data["note"]["product"]),
+    )
