@@ -4,7 +4,8 @@ One `Finding` per check, each OK, WARN or FAIL:
 
 - templates     the template folder is found and every template compiles and renders;
 - ledger        the SQLite ledger (and its folder) can be written by the folder's owner, the
-                user the service runs as; no file in it belongs to someone else;
+                user the service runs as; no file in it belongs to someone else. PostgreSQL:
+                the login is accepted and may write the ledger's tables;
 - outbox        the same for the outbox folder, when a channel writes there;
 - email         SMTP answers, TLS verifies, the login is accepted: EHLO + STARTTLS or TLS +
                 AUTH, then QUIT; no message is sent;
@@ -88,8 +89,7 @@ def _templates(settings: Settings) -> Finding:
 def _ledger(settings: Settings, euid: int) -> list[Finding]:
     path = sqlite_path(settings.database_url)
     if path is None:
-        scheme = settings.database_url.split(":", 1)[0]
-        return [Finding(OK, "ledger", f"{scheme}: a database server (not checked here)")]
+        return [_database_server(settings)]
     folder = path.parent
     if not folder.is_dir():
         return [
@@ -103,6 +103,40 @@ def _ledger(settings: Settings, euid: int) -> list[Finding]:
     files = [path, *(path.with_name(path.name + c) for c in COMPANIONS)]
     owner = folder.stat().st_uid  # the service's user: systemd gives it its state folder
     return [_writable("ledger", folder, [f for f in files if f.exists()], euid, owner)]
+
+
+def _database_server(settings: Settings) -> Finding:
+    """PostgreSQL: log in, and when the tables exist, may this user write them? Reads only."""
+    import sqlalchemy as sa
+
+    from reminder.ledger import Ledger, LedgerError, unavailable
+
+    try:
+        ledger = Ledger(
+            settings.database_url, lease=settings.lease, password=settings.database_password
+        )
+    except LedgerError as exc:
+        return Finding(FAIL, "ledger", str(exc))
+    try:
+        with ledger.engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            if "delivery" not in tables:
+                return Finding(
+                    OK, "ledger", f"{ledger.url}: login accepted; no tables yet (made at start)"
+                )
+            each = ("SELECT", "INSERT", "UPDATE", "DELETE")  # several in one call: any of them
+            query = "SELECT " + " AND ".join(
+                f"has_table_privilege('delivery', '{p}')" for p in each
+            )
+            writable = bool(conn.execute(sa.text(query)).scalar())
+    except Exception as exc:
+        why = unavailable(exc) or f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return Finding(FAIL, "ledger", f"{ledger.url}: {why}")
+    finally:
+        ledger.close()
+    if not writable:
+        return Finding(FAIL, "ledger", f"{ledger.url}: this login may not write table delivery")
+    return Finding(OK, "ledger", f"{ledger.url}: login accepted; the tables can be written")
 
 
 def _outbox(settings: Settings, euid: int) -> list[Finding]:

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ from conftest import SMTP_PASSWORD, SMTP_USER
 from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import TOKEN, FakeTelegramAPI
 from helpers import write_config
+from pgcluster import PgCluster
 
 from reminder.config import load
 from reminder.doctor import FAIL, OK, WARN, Finding, diagnose, placeholder_contacts
+from reminder.ledger import open_ledger
 
 SAMPLE_CHATS = ("-1001000000001", "-1001000000002", "-1001000000003")
 NOBODY = 65534
@@ -308,3 +311,57 @@ async def test_state_folder_not_made_yet_warns(tmp_path: Path) -> None:
         WARN, "outbox", f"{tmp_path / 'state' / 'outbox'} does not exist yet, nor its folder"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+# -- a PostgreSQL ledger (docs/ha.md) -----------------------------------------------------------
+
+
+def pg_config(folder: Path, url: str) -> Path:
+    """The shipped config with [database] url on the test cluster (the password from the env)."""
+    config = write_config(folder)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(f'url = "sqlite:///{folder / "ledger.db"}"', f'url = "{url}"'),
+        encoding="utf-8",
+    )
+    return config
+
+
+async def test_postgresql_ledger_login_and_write_permission(
+    tmp_path: Path, pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: login accepted (no tables yet, then writable tables) OK; a read-only login FAIL."""
+    database = pg_cluster.new_database("doctor")
+    monkeypatch.setenv("REMINDER_DATABASE_PASSWORD", pg_cluster.password)
+    config = pg_config(tmp_path, pg_cluster.url(database, password=False))
+    got = await findings(config)
+    assert got["ledger"].level == OK and "no tables yet" in got["ledger"].detail
+    assert pg_cluster.password not in got["ledger"].detail
+
+    open_ledger(pg_cluster.url(database), lease=timedelta(minutes=5)).close()
+    got = await findings(config)
+    assert got["ledger"].level == OK and "the tables can be written" in got["ledger"].detail
+
+    reader = f"reader_{os.getpid()}"
+    pg_cluster.execute(f"CREATE ROLE {reader} LOGIN PASSWORD 'lecture-seule'")
+    pg_cluster.execute(f"GRANT SELECT ON delivery TO {reader}", database)
+    monkeypatch.setenv("REMINDER_DATABASE_PASSWORD", "lecture-seule")
+    url = pg_cluster.url(database, password=False).replace(f"{pg_cluster.user}@", f"{reader}@")
+    got = await findings(pg_config(tmp_path, url))
+    assert got["ledger"].level == FAIL
+    assert got["ledger"].detail.endswith(
+        f"@127.0.0.1:{pg_cluster.port}/{database}: this login may not write table delivery"
+    )
+    assert "lecture-seule" not in got["ledger"].detail
+
+
+async def test_postgresql_wrong_password_fails_without_showing_it(
+    tmp_path: Path, pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused PostgreSQL login: FAIL ledger with the server's reason, never the password."""
+    monkeypatch.setenv("REMINDER_DATABASE_PASSWORD", "sai-mat-khau-csdl")
+    config = pg_config(tmp_path, pg_cluster.url("postgres", password=False))
+    got = await findings(config)
+    assert got["ledger"].level == FAIL
+    assert "password authentication failed" in got["ledger"].detail
+    assert "sai-mat-khau-csdl" not in got["ledger"].detail
