@@ -130,12 +130,16 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def guide_commands(name: str) -> list[str]:
-    """The lines of a guide's code blocks, without their trailing `# comment` (translated)."""
-    text = (DOCS / name).read_text(encoding="utf-8")
-    lines = []
-    for block in re.findall(r"```(?:sh)?\n(.*?)```", text, flags=re.DOTALL):
-        for line in block.splitlines():
-            command = re.sub(r"\s+#\s.*$", "", line).rstrip()
+    """The lines of a guide's shell blocks (```sh or a bare ```), without their trailing
+    `# comment` (translated); toml/nginx blocks keep translated comments and are left out."""
+    lines: list[str] = []
+    fence: str | None = None  # the open block's language, "" for a bare fence
+    for line in (DOCS / name).read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("```"):
+            fence = line.lstrip()[3:].strip() if fence is None else None
+            continue
+        if fence in ("", "sh"):
+            command = re.sub(r"\s+#\s.*$", "", line).strip()
             if command:
                 lines.append(command)
     return lines
