@@ -911,27 +911,36 @@ def open_ledger(
     its password) and the operating system's reason when it cannot be opened or written:
     permission denied, read-only file system, no such directory, is a directory, disk full.
     """
+    path = _sqlite_path(url)
+    why = _os_reason(path) if path is not None else ""
+    if why:  # asked first: a refused write would be logged as the ledger refusing writes
+        raise LedgerError(f"cannot open the ledger {path}: {why}")
     ledger = Ledger(url, lease=lease, password=password)
     try:
         ledger.migrate()
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, LedgerUnwritable) as exc:
         ledger.close()
         raise LedgerError(f"cannot open the ledger {_unopenable(url, exc)}") from None
     return ledger
 
 
-def _unopenable(url: str, exc: sa.exc.SQLAlchemyError) -> str:
-    """'<where>: <why>' for a database that could not be opened or migrated."""
+def _sqlite_path(url: str) -> Path | None:
     parsed = sa.engine.make_url(url)
-    driver = getattr(exc, "orig", None) or exc
-    said = str(driver).strip().splitlines()[0] if str(driver).strip() else type(exc).__name__
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not parsed.database
-        or parsed.database == ":memory:"
-    ):
-        return f"{parsed.render_as_string(hide_password=True)}: {said}"
-    path = Path(parsed.database)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _unopenable(url: str, exc: Exception) -> str:
+    """'<where>: <why>' for a database that could not be opened or migrated."""
+    if isinstance(exc, LedgerUnwritable):
+        said = exc.reason
+    else:
+        driver = getattr(exc, "orig", None) or exc
+        said = (str(driver).strip().splitlines() or [type(exc).__name__])[0]
+    path = _sqlite_path(url)
+    if path is None:
+        return f"{sa.engine.make_url(url).render_as_string(hide_password=True)}: {said}"
     return f"{path}: {_os_reason(path) or said}"
 
 
@@ -955,7 +964,6 @@ def _os_reason(path: Path) -> str:
         with tempfile.TemporaryFile(dir=path.parent) as probe:
             probe.write(b"\0" * 65536)
             probe.flush()
-            os.fsync(probe.fileno())
     except OSError as err:
         return err.strerror or str(err)
     return ""

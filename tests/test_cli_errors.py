@@ -85,12 +85,11 @@ def _can_drop_dac() -> bool:
 def test_ledger_permission_denied(tmp_path: Path) -> None:
     """A ledger folder the process may not write: exit 69 "Permission denied".
 
-    The folder belongs to nobody (r-x for others) and the command runs as root without
+    The folder is r-x even for its owner (root) and the command runs as root without
     CAP_DAC_OVERRIDE, so the kernel applies the file modes as for any other user.
     """
     locked = tmp_path / "locked"
     locked.mkdir()
-    os.chown(locked, 65534, 65534)
     locked.chmod(0o555)
     db = locked / "ledger.db"
     cfg = with_ledger(tmp_path, db)
