@@ -12,7 +12,8 @@ missed wake-ups run once), max_instances=1 (cycles never overlap). Jobs live in 
 
 Signals: SIGHUP re-reads config and templates and swaps them in only if they are valid
 (else the old configuration keeps running and STATUS= says why); SIGTERM/SIGINT stop after
-the cycle in flight (or, past STOP_TIMEOUT, leave its claimed rows for the next start).
+the cycle in flight, or past STOP_TIMEOUT cancel it: what went out is recorded, the rest stays
+claimed for the next start, and one WARNING says how many reminders were left in flight.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from apscheduler.triggers.date import DateTrigger
 from reminder import sdnotify, statedir, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
-from reminder.ledger import Ledger, LedgerError, open_ledger
+from reminder.ledger import Ledger, LedgerError, LedgerUnwritable, open_ledger
 from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
 
@@ -87,6 +88,7 @@ class Daemon:
         self.version = version()  # in the start-up line and STATUS=: which code is running
         self.web: WebServer | None = None
         self.poller: TelegramPoller | None = None
+        self.cycle_task: asyncio.Task[Any] | None = None  # the task running a cycle, if any
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -207,11 +209,7 @@ class Daemon:
         try:
             await asyncio.wait_for(self.cycle_lock.acquire(), STOP_TIMEOUT)
         except TimeoutError:
-            log.warning(
-                "a send was still in flight after %.0f s: its reminders stay claimed "
-                "and are resent after the lease at the next start",
-                STOP_TIMEOUT,
-            )
+            await self._abandon_cycle()
         self.scheduler.shutdown(wait=False)
         if self.web is not None:
             await self.web.stop()
@@ -223,6 +221,21 @@ class Daemon:
         await asyncio.to_thread(self.ledger.close)
         log.info("stopped")
         return EX_OK
+
+    async def _abandon_cycle(self) -> None:
+        """The stop timeout passed during a send: cancel it (what went out is recorded, the
+        rest stays claimed) and say, in one WARNING, how many reminders were left in flight."""
+        task = self.cycle_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+        left = await asyncio.to_thread(self.ledger.held, self.dispatcher.owner)
+        log.warning(
+            "stopped during a send after %.0f s: %d reminder(s) were left in flight; they "
+            "stay claimed and go out at the next start",
+            STOP_TIMEOUT,
+            left,
+        )
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -243,11 +256,21 @@ class Daemon:
             return None
         async with self.cycle_lock:
             now = self.clock.now()
+            self.cycle_task = asyncio.current_task()
             try:
                 outcome = await self.dispatcher.cycle(now)
+            except asyncio.CancelledError:
+                if self.stop_event.is_set():  # a stop past STOP_TIMEOUT: _shutdown says it
+                    return None
+                raise
+            except LedgerUnwritable:  # the ledger has logged why, once; nothing was sent
+                log.debug("cycle at %s: the ledger refuses writes", now.isoformat())
+                return None
             except Exception:
                 log.exception("cycle at %s failed; retrying at the next sweep", now.isoformat())
                 return None
+            finally:
+                self.cycle_task = None
             if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
                 log.info("cycle at %s: %s", now.isoformat(), outcome)
             await self._reschedule(now)

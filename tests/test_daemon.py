@@ -667,3 +667,30 @@ def test_a_batch_longer_than_the_lease_keeps_its_claims(tmp_path: Path, spawn: S
     assert set(counts) == expected
     assert max(counts.values()) == 1, "the second daemon took over claims still being sent"
     assert "recovering" not in second.text()
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_past_the_stop_timeout_logs_one_warning_and_no_traceback(
+    tmp_path: Path, spawn: Spawn
+) -> None:
+    """SIGTERM during a long batch (stop timeout shortened to 1 s): exit 0, one WARNING saying
+    how many reminders were left in flight, nothing at ERROR, no CancelledError traceback."""
+    with TimedSMTPServer(delay=0.2) as smtp:
+        config, expected = _wide_config(smtp.port, 100)
+        cfg = write_config(tmp_path, config)
+        daemon = spawn(
+            cfg,
+            X - timedelta(seconds=1),
+            python_prelude="import reminder.daemon\nreminder.daemon.STOP_TIMEOUT = 1.0",
+        )
+        assert smtp.wait_for(5, timeout=60) >= 5, daemon.text()
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+    status = Counter(_ledger_status(tmp_path / "ledger.db").values())
+    warning = [line for line in daemon.lines() if "left in flight" in line]
+    print(f"\nSIGTERM mid-batch: {status['sent']} sent, {status['sending']} left in flight")
+    assert len(warning) == 1 and " WARNING reminder.daemon: " in warning[0], daemon.text()
+    assert f": {status['sending']} reminder(s) were left in flight" in warning[0]
+    assert 0 < status["sending"] < len(expected)
+    assert "Traceback" not in daemon.text() and "CancelledError" not in daemon.text()
+    assert not [line for line in daemon.lines() if " ERROR " in line or " CRITICAL " in line]
