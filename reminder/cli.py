@@ -113,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     hi.add_argument("--task", help="only this task id or number")
 
+    rt = sub.add_parser(
+        "retry",
+        help="put failed or given-up reminders that are still useful back in the queue",
+    )
+    rt.add_argument("key", nargs="?", help="one delivery key (see `history --json`)")
+    rt.add_argument("--task", help="only this task id or number")
+    rt.add_argument("--gave-up", action="store_true", help="only reminders given up")
+    _now_arg(rt)
+
     dn = sub.add_parser(
         "done",
         help="record work as finished (or --undo it, or --list the records): "
@@ -279,6 +288,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "send-test": commands.send_test,
         "history": commands.history,
         "done": commands.done,
+        "retry": commands.retry,
         "report": commands.report,
         "telegram-chats": commands.telegram_chats,
         "import": commands.import_,

@@ -338,6 +338,48 @@ def history(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def retry(args: argparse.Namespace) -> int:
+    """Put failed or given-up reminders that are still useful back in the queue (due now)."""
+    from reminder.dispatch import Dispatcher
+    from reminder.ledger import Status
+
+    settings = _settings(args)
+    if args.key and (args.task or args.gave_up):
+        raise UsageError("give a KEY, or --task and/or --gave-up, not both")
+    task_id = _task(settings, args.task, EX_DATAERR).id if args.task else None
+    now = _now(args)
+    ledger = _ledger(settings)
+    try:
+        if args.key:
+            row = ledger.get(args.key)
+            if row is None:
+                raise UsageError(f"no delivery with key {args.key!r} in the ledger", EX_DATAERR)
+            rows = [row]
+        else:
+            wanted = [Status.GAVE_UP] if args.gave_up else [Status.FAILED, Status.GAVE_UP]
+            rows = [
+                d
+                for s in wanted
+                for d in ledger.history(limit=1_000_000, status=s, task_id=task_id)
+            ]
+        queued, refused = Dispatcher(settings, ledger, channels={}).requeue(rows, now)
+    finally:
+        ledger.close()
+    for key, why in refused:
+        print(f"not queued: {key}: {why}")
+    print(
+        f"{len(queued)} reminder(s) queued"
+        + (f", {len(refused)} not queued" if refused else "")
+        + (
+            ": the daemon sends them at its next sweep (within 5 minutes), "
+            "at once after `systemctl reload reminder`, or run `reminder run --once`"
+            if queued
+            else ""
+        )
+    )
+    return EX_OK
+
+
 def done(args: argparse.Namespace) -> int:
     """Record work as finished, withdraw a record (--undo), or list the history (--list)."""
     from reminder.status import Refused, check_done

@@ -12,7 +12,9 @@ does once:
    send it; the recorder (reminder/recorder.py) marks each message sent in groups
    of at most 32 keys / 50 ms, so a crash can duplicate only the sends in flight plus one
    group, and holds every send back while the ledger refuses writes; a permanent failure
-   gives up, a transient one is retried with exponential backoff.
+   gives up, a transient one is retried with exponential backoff for as long as the
+   reminder is useful (`retries`: until the next rung takes over or the last overdue
+   rung has passed, however far behind the catch-up window), then given up saying why.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from reminder import owner
 from reminder.channels.base import Channel, ChannelError
 from reminder.config import Settings
 from reminder.followup import escalation_context, escalations, summaries, summary_context
-from reminder.ledger import Ledger, LedgerUnwritable
+from reminder.ledger import Delivery, Ledger, LedgerUnwritable, Status
 from reminder.links import AnswerLinks
 from reminder.model import Catalog, Message, Reminder
-from reminder.planner import PlanCache
+from reminder.planner import Done, PlanCache, useful_until
 from reminder.recipients import with_linked_chats
 from reminder.recorder import Recorder
 from reminder.render import Renderer
@@ -208,9 +210,15 @@ class Dispatcher:
                 r.agency,
             )
         outcome.missed = len(missed)
-        late_keys = {r.key for r in recent if now - r.send_at > LATE_AFTER}
-        claimed = await self._claim(recent, now, late_keys)
-        await self._gave_up_outside_window(recent, now)
+        retries, ended = await asyncio.to_thread(self.retries, now, recent)
+        for key, why, level in ended:
+            await asyncio.to_thread(self.ledger.mark_gave_up, key, now, why)
+            log.log(level, "gave up (%s): key=%s", why, key)
+        outcome.gave_up += len(ended)
+        ended_keys = {key for key, _why, _level in ended}
+        todo = [r for r in recent if r.key not in ended_keys] + retries
+        late_keys = {r.key for r in todo if now - r.send_at > LATE_AFTER}
+        claimed = await self._claim(todo, now, late_keys)
         if claimed:
             await self.send(claimed, now, late_keys, outcome)
         return outcome
@@ -224,30 +232,87 @@ class Dispatcher:
         won += await asyncio.to_thread(self.ledger.claim, late, now, late=True, owner=self.owner)
         return won
 
-    async def _gave_up_outside_window(self, recent: list[Reminder], now: datetime) -> None:
-        """Retries that are no longer planned can never be claimed: give up, saying why (the
-        reminder left the catch-up window, its occurrence was recorded as done, or the config
-        no longer sends it)."""
-        keys = set(await asyncio.to_thread(self.ledger.due_retries, now)) - {r.key for r in recent}
+    def retries(
+        self, now: datetime, recent: Sequence[Reminder]
+    ) -> tuple[list[Reminder], list[tuple[str, str, int]]]:
+        """The retry policy, for the rows due for another attempt at `now` (FAILED rows whose
+        time has come, claims of a crashed process): (the reminders to claim again that lie
+        before the catch-up window, [(key, why, log level)] to give up).
+
+        A retry is claimed for as long as it is useful (planner.useful_until: until the next
+        rung of its ladder takes over, or the last overdue rung of its deadline passes),
+        however far behind the catch-up window; then it is given up, saying which. A row the
+        configuration no longer plans (done, or config changed) is given up at once.
+        """
+        keys = self.ledger.due_retries(now)
         if not keys:
-            return
-        done = await asyncio.to_thread(self.ledger.done)
-        window_start = now - self.settings.catch_up
-        for key in sorted(keys):
-            row = await asyncio.to_thread(self.ledger.get, key)
-            if row is None:
+            return [], []
+        rows = self.ledger.deliveries(keys)
+        window = {r.key: r for r in recent}
+        done = self.ledger.done()
+        older = [row for key, row in rows.items() if key not in window]
+        planned = window | self._replan(older, done)
+        again: list[Reminder] = []
+        ended: list[tuple[str, str, int]] = []
+        for key, row in rows.items():
+            why, level = self._not_useful(row, planned.get(key), done, now)
+            if why:
+                ended.append((key, why, level))
+            elif key not in window:
+                again.append(planned[key])
+        return again, ended
+
+    def requeue(
+        self, rows: Sequence[Delivery], now: datetime
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """`reminder retry`: put the FAILED/GAVE_UP rows among `rows` that are still useful
+        back in the queue (due at `now`). Returns (keys queued, [(key, why not)] for the rest)."""
+        done = self.ledger.done()
+        planned = self._replan(rows, done)
+        useful: list[str] = []
+        refused: list[tuple[str, str]] = []
+        for row in rows:
+            if row.status not in (Status.FAILED, Status.GAVE_UP):
+                refused.append((row.key, f"it is {row.status}, not failed or given up"))
                 continue
-            if {
+            why, _level = self._not_useful(row, planned.get(row.key), done, now)
+            if why:
+                refused.append((row.key, why))
+            else:
+                useful.append(row.key)
+        return self.ledger.requeue(useful, now), refused
+
+    def _replan(self, rows: Iterable[Delivery], done: Done) -> dict[str, Reminder]:
+        """The reminders these rows were claimed for, planned again at their own instants (one
+        plan per distinct instant); rows the configuration no longer plans are left out."""
+        wanted: dict[datetime, set[str]] = defaultdict(set)
+        for row in rows:
+            wanted[row.planned_at].add(row.key)
+        found: dict[str, Reminder] = {}
+        for at, keys in wanted.items():
+            found.update((r.key, r) for r in self._plan(at, at, done) if r.key in keys)
+        return found
+
+    def _not_useful(
+        self, row: Delivery, reminder: Reminder | None, done: Done, now: datetime
+    ) -> tuple[str, int]:
+        """Why a retry of `row` is no longer worth sending at `now`, with a log level; ('', 0)
+        while it is. `reminder` is the row's reminder as planned now (None: not planned)."""
+        s = self.settings
+        if reminder is None:
+            finished = {
                 (row.task_id, row.occurrence, None),
                 (row.task_id, row.occurrence, row.milestone_id),
-            } & done:
-                why, level = "its occurrence was recorded as done", logging.INFO
-            elif row.planned_at < window_start:
-                why, level = "retry time is past the catch-up window", logging.ERROR
-            else:
-                why, level = "no longer planned: the configuration changed", logging.WARNING
-            await asyncio.to_thread(self.ledger.mark_gave_up, key, now, why)
-            log.log(level, "gave up (%s): key=%s", why, key)
+            }
+            if finished & done:
+                return "its occurrence was recorded as done", logging.INFO
+            return "no longer planned: the configuration changed", logging.WARNING
+        if reminder.kind != "reminder":  # an escalation or a weekly summary
+            if now >= reminder.send_at + s.catch_up:
+                return "retry time is past the catch-up window", logging.WARNING
+            return "", 0
+        use = useful_until(s.catalog, reminder, self.calendar, s.catch_up)
+        return (use.why, logging.WARNING) if now >= use.until else ("", 0)
 
     async def send(
         self, reminders: Sequence[Reminder], now: datetime, late_keys: set[str], outcome: Outcome
@@ -414,7 +479,8 @@ class Dispatcher:
         for r in batch:
             row = await asyncio.to_thread(self.ledger.get, r.key)
             attempts = row.attempts if row else 1
-            if exc.permanent or attempts >= self.settings.retry.max_attempts:
+            limit = self.settings.retry.max_attempts
+            if exc.permanent or (limit is not None and attempts >= limit):
                 why = "permanent" if exc.permanent else f"after {attempts} attempts"
                 await run.recorder.write(self.ledger.mark_gave_up, r.key, run.now, str(exc))
                 log.error("gave up (%s): key=%s agency=%s: %s", why, r.key, r.agency, exc)

@@ -852,6 +852,35 @@ class Ledger:
         with self._read() as conn:
             return [_delivery(row._mapping) for row in conn.execute(q)]
 
+    def deliveries(self, keys: Iterable[str]) -> dict[str, Delivery]:
+        """The delivery row of each of `keys` that has one."""
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, Delivery] = {}
+        with self._read() as conn:
+            for chunk in _chunks(keys):
+                rows = conn.execute(sa.select(_D).where(_D.c.key.in_(chunk)))
+                out.update((row.key, _delivery(row._mapping)) for row in rows)
+        return out
+
+    def requeue(self, keys: Sequence[str], now: datetime) -> list[str]:
+        """Put FAILED or GAVE_UP rows back in the queue: FAILED, due at `now` (`reminder
+        retry`). Other rows are left as they are. Returns the keys queued."""
+        now = _utc(now)
+        queued: list[str] = []
+        with self._write() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                stmt = (
+                    sa.update(_D)
+                    .where(
+                        _D.c.key.in_(chunk),
+                        _D.c.status.in_([str(Status.FAILED), str(Status.GAVE_UP)]),
+                    )
+                    .values(status=str(Status.FAILED), next_attempt_at=now, updated_at=now)
+                    .returning(_D.c.key)
+                )
+                queued.extend(conn.execute(stmt).scalars())
+        return queued
+
     def get(self, key: str) -> Delivery | None:
         """The delivery row for `key`, if any."""
         with self._read() as conn:

@@ -252,3 +252,50 @@ class PlanCache:
             first = bisect_left(self._instants, since)
             last = bisect_right(self._instants, until)
             return [r for r in self._found[first:last] if not _is_done(r, done)]
+
+
+@dataclass(frozen=True, slots=True)
+class Usefulness:
+    """Until when a reminder that could not be sent is still worth retrying, and why not after."""
+
+    until: datetime
+    why: str  # what ends it, for the ledger and the log
+
+
+def useful_until(
+    catalog: Catalog, reminder: Reminder, cal: WorkCalendar, grace: timedelta
+) -> Usefulness:
+    """How long a reminder that failed is worth retrying (the retry policy, docs/config.md):
+
+    - until the next rung of its own ladder for the same deadline (the same address gets that
+      reminder then, with the right countdown: this one is superseded);
+    - for the last rung of its ladder, until the last overdue rung of that deadline on any
+      ladder, if that is later (a supporting agency still hears before the lead's last
+      overdue reminder);
+    - otherwise (the last reminder of all for that deadline) for `grace` after its instant,
+      and at least until the deadline's day is over.
+    """
+    task = catalog.task(reminder.task_id)
+    own = rungs(reminder.deadline, ladder_for(catalog, task, reminder.role), cal)
+    for rung, send_at in own:
+        if send_at > reminder.send_at:
+            return Usefulness(send_at, f"superseded by its {rung.tag} reminder of {_at(send_at)}")
+    overdue = [
+        (send_at, rung)
+        for role in Role
+        for rung, send_at in rungs(reminder.deadline, ladder_for(catalog, task, role), cal)
+        if rung.days < 0 and send_at > reminder.send_at
+    ]
+    if overdue:
+        send_at, rung = max(overdue, key=lambda pair: pair[0])
+        return Usefulness(
+            send_at, f"the last overdue reminder ({rung.tag}, {_at(send_at)}) has passed"
+        )
+    zone = cal.rules.timezone
+    day_over = datetime.combine(reminder.deadline + _DAY, datetime.min.time(), zone)
+    until = max(reminder.send_at + grace, day_over)
+    return Usefulness(until, f"no reminder left for this deadline since {_at(until)}")
+
+
+def _at(instant: datetime) -> str:
+    return instant.strftime("%d/%m/%Y %H:%M")

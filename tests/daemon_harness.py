@@ -81,7 +81,9 @@ class Config:
     days_off: Sequence[str] = ()  # ISO dates
     catch_up_hours: float = 24
     lease_minutes: float = 5
-    max_attempts: int = 3
+    max_attempts: int | None = 3  # None: no line (retried while useful)
+    smtp_username: str | None = None
+    smtp_password_file: str | None = None  # relative to the config folder
     retry_initial_seconds: float = 5
     extra: str = ""  # appended verbatim
     database_url: str | None = None  # instead of the SQLite file `database` (no password in it)
@@ -141,7 +143,7 @@ def config_text(c: Config) -> str:
         "",
         "[delivery]",
         f"catch_up_hours = {c.catch_up_hours}",
-        f"max_attempts = {c.max_attempts}",
+        *([f"max_attempts = {c.max_attempts}"] if c.max_attempts is not None else []),
         f"retry_initial_seconds = {c.retry_initial_seconds}",
         f"lease_minutes = {c.lease_minutes}",
         "",
@@ -158,6 +160,8 @@ def config_text(c: Config) -> str:
         'security = "plain"',
         'from = "Văn phòng UBND tỉnh <nhachan@tinh.example>"',
         "timeout_seconds = 10",
+        *([f'username = "{c.smtp_username}"'] if c.smtp_username else []),
+        *([f'password_file = "{c.smtp_password_file}"'] if c.smtp_password_file else []),
         "",
         "[channels.telegram]",
         'transport = "off"',

@@ -27,7 +27,8 @@ def write_config(
     email: str | None = None,
     telegram_url: str | None = None,
     telegram: str | None = None,
-    max_attempts: int = 8,
+    max_attempts: int | None = None,
+    retry: tuple[int, int] = (1, 4),
     titles: dict[str, str] | None = None,
     database: str | None = None,
     followups: bool = False,
@@ -36,7 +37,8 @@ def write_config(
 
     smtp=(host, port): email transport "smtp" with `security`, `username` (None: no AUTH) and
     `ca_file`; telegram_url: transport "bot" at that base URL. `email` / `telegram` force a
-    transport ("outbox", "off") otherwise. Retries wait 1 s, doubling, capped at 4 s.
+    transport ("outbox", "off") otherwise. Retries wait retry[0] s, doubling, capped at retry[1]
+    s (default 1 s and 4 s); max_attempts None: no limit (retried while useful).
     titles: task id → new title (TOML basic-string escaped here).
     database: the ledger URL (no password in it); default a SQLite file in `folder`.
     followups: keep [escalation] and [summary] on (off by default: the tests that count
@@ -46,9 +48,10 @@ def write_config(
     url = database or f"sqlite:///{folder / 'ledger.db'}"
     text = _sub(text, r'^url = "sqlite:///reminder\.db"$', f'url = "{url}"')
     text = _sub(text, r'^dir = "outbox".*$', f'dir = "{folder / "outbox"}"')
-    text = _sub(text, r"^max_attempts = \d+", f"max_attempts = {max_attempts}")
-    text = _sub(text, r"^retry_initial_seconds = \d+", "retry_initial_seconds = 1")
-    text = _sub(text, r"^retry_max_seconds = \d+", "retry_max_seconds = 4")
+    if max_attempts is not None:
+        text = _sub(text, r"^\[delivery\]$", f"[delivery]\nmax_attempts = {max_attempts}")
+    text = _sub(text, r"^retry_initial_seconds = \d+", f"retry_initial_seconds = {retry[0]}")
+    text = _sub(text, r"^retry_max_seconds = \d+", f"retry_max_seconds = {retry[1]}")
     if smtp is not None:
         host, port = smtp
         text = _sub(text, r'(?<=\[channels\.email\]\n)transport = "outbox"', 'transport = "smtp"')

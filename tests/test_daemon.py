@@ -14,7 +14,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -694,3 +694,45 @@ def test_sigterm_past_the_stop_timeout_logs_one_warning_and_no_traceback(
     assert 0 < status["sending"] < len(expected)
     assert "Traceback" not in daemon.text() and "CancelledError" not in daemon.text()
     assert not [line for line in daemon.lines() if " ERROR " in line or " CRITICAL " in line]
+
+
+@pytest.mark.timeout(180)
+def test_wrong_password_fixed_after_three_hours_is_delivered(tmp_path: Path, spawn: Spawn) -> None:
+    """A refused SMTP login retried with the shipped backoff (60 s doubling to 1 h, no attempt
+    limit) for 3 simulated hours (run --once at each retry instant); then ops fix the
+    password file and the restarted daemon delivers the reminder."""
+    user, password = "nhachan@tinh.example", "Mật-khẩu-đúng-3h"
+    with TimedSMTPServer(auth=(user, password)) as smtp:
+        (tmp_path / "smtp_password").write_text("mật-khẩu-sai", encoding="utf-8")
+        config = Config(
+            smtp_port=smtp.port,
+            max_attempts=None,
+            retry_initial_seconds=60,
+            smtp_username=user,
+            smtp_password_file="smtp_password",
+        )
+        cfg = write_config(tmp_path, config)
+        now, attempts = X, 0
+        while now < X + timedelta(hours=3):
+            once = reminder_cli(cfg, "run", "--once", "--now", now.isoformat())
+            assert once.returncode == 75, once.stdout + once.stderr
+            attempts += 1
+            with sqlite3.connect(tmp_path / "ledger.db") as conn:
+                [(status, next_at)] = conn.execute("SELECT status, next_attempt_at FROM delivery")
+            assert status == "failed", f"given up at attempt {attempts}"
+            now = datetime.fromisoformat(next_at).replace(tzinfo=UTC).astimezone(VN_TZ)
+        assert smtp.count() == 0 and attempts == 8
+
+        (tmp_path / "smtp_password").write_text(password, encoding="utf-8")
+        daemon = spawn(cfg, now - timedelta(seconds=1))
+        assert smtp.wait_for(1, timeout=60) == 1, daemon.text()
+        daemon.wait_for_line(r"cycle at \S+: 1 message", 30)
+        assert daemon.stop() == 0
+    [(_t, message)] = smtp.received()
+    assert reminder_keys(message) == [KEY_X]
+    assert LATE_WORDING in plain_text(message)  # 3 hours after its instant
+    [row] = history(cfg)
+    assert (row["status"], row["attempts"], row["late"]) == ("sent", 9, True)
+    assert (
+        row["last_error"].startswith("sent at attempt 9; earlier: ") and "535" in row["last_error"]
+    )

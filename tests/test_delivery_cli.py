@@ -341,3 +341,60 @@ def test_wrong_smtp_password_never_printed(
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert WRONG_PASSWORD.encode() not in path.read_bytes(), path
+
+
+# -- reminder retry ----------------------------------------------------------------------------
+
+
+def test_retry_puts_useful_given_up_reminders_back_and_they_go_out(
+    tmp_path: Path, smtp_tls_server: FakeSMTPServer, first_send_at: tuple[str, Any]
+) -> None:
+    """Refused recipients are given up; once ops fix them, `retry --gave-up` queues them (says
+    how many) and the next `run --once` delivers them; an unknown key exits 65 in one line."""
+    config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
+    emails = [d for d in first_send_at[1] if d["channel"] == "email"]
+    smtp_tls_server.refuse.update(d["address"] for d in emails)
+    run = cli(config, "run", "--once", "--now", first_send_at[0], env=SMTP_ENV)
+    assert run.returncode == 69, run.stdout + run.stderr
+    smtp_tls_server.refuse.clear()  # the addresses are fixed on the server side
+
+    unknown = cli(config, "retry", "nv99|2026|x|D-1|a|email|a@b.example", env=SMTP_ENV)
+    assert unknown.returncode == 65
+    assert (
+        len(unknown.stderr.strip().splitlines()) == 1 and "no delivery with key" in unknown.stderr
+    )
+
+    later = first_send_at[0].replace(":00:00+", ":30:00+")
+    queued = cli(config, "retry", "--gave-up", "--now", later, env=SMTP_ENV)
+    assert queued.returncode == 0, queued.stderr
+    assert queued.stdout.strip().splitlines()[-1].startswith(f"{len(emails)} reminder(s) queued")
+    again = cli(config, "run", "--once", "--now", later, env=SMTP_ENV)
+    assert again.returncode == 0, again.stdout + again.stderr
+    delivered = {
+        k
+        for m in smtp_tls_server.messages
+        for k in str(m.message["X-Reminder-Keys"]).replace(" ", "").split(",")
+    }
+    assert delivered == {d["key"] for d in emails}
+
+
+def test_retry_refuses_a_reminder_whose_next_rung_has_taken_over(
+    tmp_path: Path, smtp_tls_server: FakeSMTPServer, first_send_at: tuple[str, Any]
+) -> None:
+    """A given-up reminder whose next reminder has come since is not queued: it says why."""
+    config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
+    emails = [d for d in first_send_at[1] if d["channel"] == "email"]
+    smtp_tls_server.refuse.update(d["address"] for d in emails)
+    cli(config, "run", "--once", "--now", first_send_at[0], env=SMTP_ENV)
+    key = emails[0]["key"]
+
+    months_later = "2027-06-01T08:00:00+07:00"
+    proc = cli(config, "retry", key, "--now", months_later, env=SMTP_ENV)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith(f"not queued: {key}: ")
+    assert "superseded by its" in lines[0] or "last overdue reminder" in lines[0], lines[0]
+    assert lines[-1].startswith("0 reminder(s) queued, 1 not queued")
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        row = ledger.get(key)
+    assert row is not None and row.status is Status.GAVE_UP

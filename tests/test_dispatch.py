@@ -397,23 +397,69 @@ async def test_retries_exhausted_give_up(make_rig: Any, smtp_server: FakeSMTPSer
     assert rig.ledger.get(key) == row
 
 
-async def test_retry_outlasting_the_catch_up_window_gives_up(
+async def test_a_retry_outlasting_the_catch_up_window_is_still_sent_while_useful(
     email_rig: Rig, smtp_server: FakeSMTPServer
 ) -> None:
-    """A failed reminder whose next cycle comes after the catch-up window is given up, not sent."""
-    address = "sotaichinh@tinh.example"
-    mine = by_address(email_rig.due(NOW, "email"))[address]
-    smtp_server.tempfail = {address}
+    """A failed reminder whose next cycle comes 25 h later (past the catch-up window) is sent
+    then, marked late, the earlier error annotated; one still failing when its next rung is
+    due is given up as superseded by it."""
+    fixed, broken = "sotaichinh@tinh.example", "sonoivu@tinh.example"
+    due = by_address(email_rig.due(NOW, "email"))
+    smtp_server.tempfail = {fixed, broken}
     await email_rig.cycle(NOW)
-    smtp_server.tempfail = set()
+    smtp_server.tempfail = {broken}
 
-    outcome = await email_rig.cycle(NOW + timedelta(hours=25))
+    await email_rig.cycle(NOW + timedelta(hours=25))
 
-    assert outcome.messages == 0 and smtp_server.received_for(address) == []
+    [got] = smtp_server.received_for(fixed)
+    assert keys_of(got) == {r.key for r in due[fixed]}
+    assert "được gửi chậm so với lịch" in plain(got)
     rows = email_rig.rows()
-    for r in mine:
+    for r in due[fixed]:
+        row = rows[r.key]
+        assert (row.status, row.late, row.attempts) == (Status.SENT, True, 2)
+        assert (row.last_error or "").startswith("sent at attempt 2; earlier: ")
+        assert "451" in (row.last_error or "")
+    # 15/12 09:00: the D-0 (lead) reminder of 08:00 has taken over every D-14 one
+    deadline_day = datetime(2026, 12, 15, 9, 0, tzinfo=VN_TZ)
+    await email_rig.cycle(deadline_day)
+    rows = email_rig.rows()
+    for r in due[broken]:
         assert rows[r.key].status is Status.GAVE_UP
-        assert rows[r.key].last_error == "retry time is past the catch-up window"
+        assert (rows[r.key].last_error or "").startswith("superseded by its "), r.key
+    assert smtp_server.received_for(broken) == []
+
+
+async def test_a_refused_login_is_retried_for_hours_and_delivered_once_fixed(
+    make_rig: Any,
+    smtp_tls_server: FakeSMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong SMTP password, with the shipped retry settings (60 s doubling to 1 h, no attempt
+    limit): still FAILED after 3 hours of retries, and delivered once the password is fixed."""
+    monkeypatch.setenv("REMINDER_SMTP_PASSWORD", "Sai-mật-khẩu-3-giờ")
+    rig: Rig = make_rig(
+        smtp=(smtp_tls_server.host, smtp_tls_server.port),
+        security="starttls",
+        username=SMTP_USER,
+        ca_file=smtp_tls_server.ca_pem,
+        telegram="off",
+        retry=(60, 3600),
+    )
+    due = rig.due(NOW, "email")
+    now, attempts = NOW, 0
+    while now < NOW + timedelta(hours=3):
+        outcome = await rig.cycle(now)
+        assert outcome.gave_up == 0 and outcome.failed == len(due)
+        attempts += 1
+        now = min(d.next_attempt_at for d in rig.rows().values() if d.next_attempt_at)
+    assert attempts == 8  # the 8th (at 2 h 03 min) used to give up; the 9th is at 3 h 03
+    monkeypatch.setenv("REMINDER_SMTP_PASSWORD", SMTP_PASSWORD)  # ops fix it and reload
+    rig.settings = load(rig.config)
+    rig.restart()
+    fixed = await rig.cycle(now)
+    assert fixed.sent == len(due) and fixed.gave_up == 0
+    assert {d.status for d in rig.rows().values()} == {Status.SENT}
 
 
 # -- catch-up and completions ----------------------------------------------------------------

@@ -33,7 +33,7 @@ from reminder.model import (
     Role,
     Task,
 )
-from reminder.planner import plan, rungs
+from reminder.planner import plan, rungs, useful_until
 from reminder.workdays import WorkCalendar
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -629,3 +629,66 @@ def test_shipped_plan_avoids_tet_and_weekends(shipped: Catalog) -> None:
     tet = {date(2027, 2, 4) + timedelta(days=i) for i in range(7)}
     assert not days & tet
     assert all(d.weekday() < 5 for d in days)
+
+
+# -- how long a failed reminder is worth retrying --------------------------------------------
+
+_NV01 = "nv01|2026|bao-cao|{}|{}|email|{}"
+_LEAD = ("so-noi-vu", "sonoivu@tinh.example")
+_SUPPORT = ("co-so-dao-tao", "cosodaotao@tinh.example")
+
+
+@pytest.mark.parametrize(
+    ("rung", "who", "until", "why"),
+    [
+        # deadline Tue 15/12/2026; lead ladder 30,14,7,3,1,0 + overdue 1,7; support 14,3
+        ("D-14", _LEAD, datetime(2026, 12, 8, 8, 0), "superseded by its D-7 reminder"),
+        # support D-3 falls on Saturday 12/12: sent Friday 11/12; its ladder ends there, so
+        # it is useful until the lead's last overdue reminder (D+7, Tue 22/12)
+        ("D-14", _SUPPORT, datetime(2026, 12, 11, 8, 0), "superseded by its D-3 reminder"),
+        ("D-3", _SUPPORT, datetime(2026, 12, 22, 8, 0), "the last overdue reminder (D+7"),
+        ("D-1", _LEAD, datetime(2026, 12, 15, 8, 0), "superseded by its D-0 reminder"),
+        ("D+1", _LEAD, datetime(2026, 12, 22, 8, 0), "superseded by its D+7 reminder"),
+        # the last reminder of all: the catch-up window (24 h) after its instant
+        ("D+7", _LEAD, datetime(2026, 12, 23, 8, 0), "no reminder left for this deadline"),
+    ],
+)
+def test_a_failed_reminder_is_useful_until_the_next_rung_or_the_last_overdue_one(
+    rung: str, who: tuple[str, str], until: datetime, why: str
+) -> None:
+    """useful_until: the next rung of its own ladder, else the last overdue rung of the
+    deadline, else its instant + the grace (and at least the deadline's day)."""
+    settings = load(Path(__file__).resolve().parents[1] / "config.toml")
+    cal = WorkCalendar(settings.catalog.calendar)
+    found = plan(
+        settings.catalog,
+        datetime(2026, 11, 1, tzinfo=VN_TZ),
+        datetime(2027, 1, 31, tzinfo=VN_TZ),
+        channels=settings.channels,
+        cal=cal,
+    )
+    key = _NV01.format(rung, *who)
+    [reminder] = [r for r in found if r.key == key]
+    use = useful_until(settings.catalog, reminder, cal, timedelta(hours=24))
+    assert use.until == until.replace(tzinfo=VN_TZ)
+    assert use.why.startswith(why), use.why
+
+
+def test_the_last_reminder_of_an_early_rung_ladder_lasts_the_deadline_day() -> None:
+    """With no later rung anywhere, a reminder is useful at least until its deadline's day ends."""
+    settings = load(Path(__file__).resolve().parents[1] / "config.toml")
+    cat = replace(
+        settings.catalog,
+        lead_times={role: LeadTimes(before=(14,), overdue=()) for role in Role},
+    )
+    cal = WorkCalendar(cat.calendar)
+    found = plan(
+        cat,
+        datetime(2026, 11, 30, tzinfo=VN_TZ),
+        datetime(2026, 12, 2, tzinfo=VN_TZ),
+        channels=settings.channels,
+        cal=cal,
+    )
+    [reminder] = [r for r in found if r.key == _NV01.format("D-14", *_LEAD)]
+    use = useful_until(cat, reminder, cal, timedelta(hours=24))
+    assert use.until == datetime(2026, 12, 16, 0, 0, tzinfo=VN_TZ)

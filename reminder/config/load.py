@@ -53,7 +53,7 @@ _WEEKDAY = {name: i for i, name in enumerate(schema.WEEKDAYS)}
 class RetryPolicy:
     """How dispatch retries transient failures."""
 
-    max_attempts: int
+    max_attempts: int | None  # None: retried for as long as the reminder is useful
     initial: timedelta
     maximum: timedelta
 

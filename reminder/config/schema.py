@@ -132,7 +132,7 @@ class Reminders(Strict):
 
 class Delivery(Strict):
     catch_up_hours: float = Field(default=24, ge=0, le=24 * 31)
-    max_attempts: int = Field(default=8, ge=1, le=100)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)  # None: while useful
     retry_initial_seconds: float = Field(default=60, gt=0)
     retry_max_seconds: float = Field(default=3600, gt=0)
     lease_minutes: float = Field(default=5, gt=0)
