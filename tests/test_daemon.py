@@ -14,7 +14,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -717,10 +717,9 @@ def test_wrong_password_fixed_after_three_hours_is_delivered(tmp_path: Path, spa
             once = reminder_cli(cfg, "run", "--once", "--now", now.isoformat())
             assert once.returncode == 75, once.stdout + once.stderr
             attempts += 1
-            with sqlite3.connect(tmp_path / "ledger.db") as conn:
-                [(status, next_at)] = conn.execute("SELECT status, next_attempt_at FROM delivery")
-            assert status == "failed", f"given up at attempt {attempts}"
-            now = datetime.fromisoformat(next_at).replace(tzinfo=UTC).astimezone(VN_TZ)
+            [row] = history(cfg)
+            assert row["status"] == "failed", f"given up at attempt {attempts}"
+            now = datetime.fromisoformat(row["next_attempt_at"]).astimezone(VN_TZ)
         assert smtp.count() == 0 and attempts == 8
 
         (tmp_path / "smtp_password").write_text(password, encoding="utf-8")
