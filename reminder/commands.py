@@ -71,10 +71,24 @@ def check(args: argparse.Namespace) -> int:
     print(
         f"  delivery: {transports}; outbox {settings.outbox.directory}; ledger {_safe_url(settings.database_url)}"
     )
+    print(f"  answer-back: {_answer_back(settings)}")
     print("  next deadlines:")
     now = _now(args)
     print("\n".join(views.next_deadlines(cat, now, WorkCalendar(cat.calendar))))
     return EX_OK
+
+
+def _answer_back(settings: Settings) -> str:
+    """One line: the web server, the links in e-mails, the Telegram buttons ([web], poll)."""
+    web, tg = settings.web, settings.telegram
+    if web is None:
+        return "off (no [web]: no confirmation links, buttons or pages)"
+    server = f"pages on http://{web.listen[0]}:{web.listen[1]}" if web.listen else "no web server"
+    links = (
+        f"e-mail links to {web.public_url}" if web.public_url else "no e-mail links (no public_url)"
+    )
+    buttons = "Telegram buttons on (poll)" if tg is not None and tg.poll else "no Telegram buttons"
+    return f"{server}; {links}; {buttons}"
 
 
 def _safe_url(url: str) -> str:

@@ -199,3 +199,21 @@ async def test_explain_shows_linked_chat(
             ledger.replies.use_code("ma", "-1009998887776", "Phòng GD", "Lan", now)
         assert await asyncio.to_thread(cli.main, ["--config", str(config), "explain", "4"]) == 0
     assert "[telegram] -1009998887776" in capsys.readouterr().out
+
+
+def test_check_says_what_answers_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`reminder check` says whether pages, e-mail links and Telegram buttons are on."""
+    (tmp_path / "a").mkdir()
+    plain = write_config(tmp_path / "a")
+    assert cli.main(["--config", str(plain), "check"]) == 0
+    assert "answer-back: off (no [web]" in capsys.readouterr().out
+    folder = tmp_path / "b"
+    folder.mkdir()
+    config = web_config(folder, listen="127.0.0.1:8765", public_url="https://nhachan.tinh.example")
+    assert cli.main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "answer-back: pages on http://127.0.0.1:8765; e-mail links to https://nhachan.tinh.example"
+        in out
+    )
+    assert WEB_SECRET not in out and WEB_PASSWORD not in out
