@@ -12,6 +12,7 @@ import pytest
 from webtools import NOW, WEB_PASSWORD, WEB_SECRET, WebSite, csrf_of, running_site
 
 from reminder.links import Confirmation, Links
+from reminder.web import pages
 
 LINK = Confirmation("nv01", "2026", "bao-cao", "so-noi-vu", date(2027, 3, 15))
 
@@ -252,9 +253,10 @@ async def test_task_page_shows_records(tmp_path: Path) -> None:
     assert "hoàn thành ngày 02/04/2026" in page and "ops:chi" in page
 
 
-async def test_calendar_feed(tmp_path: Path) -> None:
+async def test_calendar_feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The agency's feed opens with its signed key only; UIDs are stable and SEQUENCE rises
     when an item is recorded as done, whose summary then says so."""
+    monkeypatch.setattr(pages, "FEED_TTL", 0.0)  # rebuild at every request
     async with running_site(tmp_path) as site:
         key = site.links.feed_key("so-noi-vu")
         bad, _, _ = await site.get("/lich/so-noi-vu.ics?k=" + site.links.feed_key("so-giao-duc"))
@@ -277,3 +279,16 @@ async def test_calendar_feed(tmp_path: Path) -> None:
     assert (int(before["SEQUENCE"]), int(after["SEQUENCE"])) == (0, 1)
     assert "Đã hoàn thành" in str(after["SUMMARY"]) and not after.walk("VALARM")
     assert len(before.walk("VALARM")) >= 3
+
+
+async def test_calendar_feed_is_cached(tmp_path: Path) -> None:
+    """Within FEED_TTL the same feed is served again without being rebuilt: the completion
+    recorded in between shows only once the cache expires."""
+    async with running_site(tmp_path) as site:
+        key = site.links.feed_key("so-noi-vu")
+        _, first, _ = await site.get(f"/lich/so-noi-vu.ics?k={key}")
+        site.ledger.completions.record_done(
+            "nv01", "2026", "bao-cao", date(2026, 11, 30), by="ops", now=NOW
+        )
+        _, second, _ = await site.get(f"/lich/so-noi-vu.ics?k={key}")
+    assert second == first and "Đã hoàn thành" not in second

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -57,6 +58,7 @@ STATE_ORDER = (
     status.State.WAITING,
 )
 MAX_FIELD = {"nguoi": 200, "so_van_ban": 500}
+FEED_TTL = 60.0  # seconds a built calendar feed is served again before it is rebuilt
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Site:
 
     def __post_init__(self) -> None:
         self._env: tuple[Path, Environment] | None = None
+        self._feeds: dict[str, tuple[float, Settings, bytes]] = {}
+        self._feed_locks: dict[str, asyncio.Lock] = {}
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -426,13 +430,27 @@ class Site:
             self.links.check_feed_key(agency, request.query.get("k", ""))
         except LinkError as exc:
             return self.refused(request, 403, str(exc), "sai-chu-ky")
-        body = await asyncio.to_thread(self._feed, settings, agency)
+        body = await self._cached_feed(settings, agency)
         return web.Response(
             body=body,
             content_type="text/calendar",
             charset="utf-8",
             headers={"Content-Disposition": f'inline; filename="{agency}.ics"'},
         )
+
+    async def _cached_feed(self, settings: Settings, agency: str) -> bytes:
+        """The agency's feed, built at most once per FEED_TTL seconds (and per settings): a
+        calendar polling often, or a client hammering the address, costs one build, so the
+        planning done for it in a thread cannot crowd out the sends (they share the GIL)."""
+        lock = self._feed_locks.setdefault(agency, asyncio.Lock())
+        async with lock:
+            cached = self._feeds.get(agency)
+            now = time.monotonic()
+            if cached is not None and now - cached[0] < FEED_TTL and cached[1] is settings:
+                return cached[2]
+            body = await asyncio.to_thread(self._feed, settings, agency)
+            self._feeds[agency] = (time.monotonic(), settings, body)
+            return body
 
     def _feed(self, settings: Settings, agency: str) -> bytes:
         return build_feed(settings, self.ledger, self.clock(), agency=agency, years=2)
