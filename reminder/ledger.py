@@ -442,9 +442,13 @@ class Ledger:
 
     def alembic_config(self, connection: Connection | None = None) -> Any:
         """An alembic Config built in code (no alembic.ini): our migrations, this database."""
+        import sys
+
         from alembic.config import Config
 
-        cfg = Config()
+        # stdout given at each call: alembic's default is the sys.stdout of the moment
+        # alembic.config was first imported, which may be a stream closed since.
+        cfg = Config(stdout=sys.stdout)
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         if connection is not None:
