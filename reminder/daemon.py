@@ -19,9 +19,11 @@ claimed for the next start, and one WARNING says how many reminders were left in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +35,7 @@ from apscheduler.triggers.date import DateTrigger
 from reminder import sdnotify, statedir, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
-from reminder.ledger import Ledger, LedgerError, LedgerUnwritable, open_ledger
+from reminder.ledger import Ledger, LedgerError, LedgerUnreachable, open_ledger, unavailable
 from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
 
@@ -45,6 +47,9 @@ log = logging.getLogger("reminder.daemon")
 
 LOOK_AHEAD = timedelta(days=400)  # how far the log looks for the next reminders when idle
 SWEEP = timedelta(minutes=5)  # safety net: clock jumps, suspended VMs, lost timers
+START_WAIT = 30.0  # seconds a start waits for an unreachable PostgreSQL before exiting 69
+START_RETRY = 2.0  # seconds between connection attempts meanwhile
+OUTAGE_RETRY = 5.0  # seconds between cycles while the ledger cannot be used
 STOP_TIMEOUT = 30.0  # seconds to let an in-flight cycle finish on SIGTERM (unit: 60 s)
 EX_OK, EX_UNAVAILABLE, EX_NOPERM, EX_CONFIG = 0, 69, 77, 78
 POLL_RETRY, POLL_RETRY_MAX = 60.0, 1800.0  # seconds between tries to start Telegram polling
@@ -89,6 +94,8 @@ class Daemon:
         self.web: WebServer | None = None
         self.poller: TelegramPoller | None = None
         self.cycle_task: asyncio.Task[Any] | None = None  # the task running a cycle, if any
+        self.outage_since: float | None = None  # monotonic time the ledger became unusable
+        self.outage_said = False  # whether this daemon (not the ledger) logged the outage
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -106,17 +113,15 @@ class Daemon:
             sdnotify.status(f"refused: {foreign.path} belongs to another user")
             return EX_NOPERM
         try:
-            self.ledger = await asyncio.to_thread(
-                open_ledger,
-                self.settings.database_url,
-                lease=self.settings.lease,
-                password=self.settings.database_password,
-            )
+            ledger = await self._open_ledger()
         except Exception as exc:  # LedgerError says where and why; anything else, in one line
             why = str(exc) if isinstance(exc, LedgerError) else _one_line(exc)
             log.error("%s", why)
             sdnotify.status(why)
             return EX_UNAVAILABLE
+        if ledger is None:
+            return EX_OK if self.stop_event.is_set() else EX_UNAVAILABLE
+        self.ledger = ledger
         self.dispatcher = Dispatcher(self.settings, self.ledger)
         if not await self._start_web():
             await asyncio.to_thread(self.ledger.close)
@@ -187,6 +192,35 @@ class Daemon:
                 continue
             log.info("receiving Telegram button presses and commands (long polling)")
             return
+
+    async def _open_ledger(self) -> Ledger | None:
+        """The migrated ledger. While its PostgreSQL server cannot be reached (still
+        starting, a network blip, a fail-over), try again every START_RETRY seconds for up to
+        START_WAIT; then say why and return None: the daemon exits 69 (EX_UNAVAILABLE) and
+        systemd starts it again later. None too when SIGTERM comes meanwhile."""
+        s = self.settings
+        deadline = time.monotonic() + START_WAIT
+        said = False
+        while True:
+            try:
+                return await asyncio.to_thread(
+                    open_ledger, s.database_url, lease=s.lease, password=s.database_password
+                )
+            except LedgerUnreachable as exc:
+                if self.stop_event.is_set():
+                    return None
+                if time.monotonic() >= deadline:
+                    log.error(
+                        "%s; gave up after %.0f s (exit 69: systemd tries again)", exc, START_WAIT
+                    )
+                    sdnotify.status(str(exc))
+                    return None
+                if not said:
+                    said = True
+                    log.warning("%s; trying again for up to %.0f s", exc, START_WAIT)
+                    sdnotify.status(f"waiting for the ledger: {exc}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), START_RETRY)
 
     def _refuse(self, exc: ConfigError) -> int:
         for problem in exc.problems:
@@ -259,22 +293,59 @@ class Daemon:
             self.cycle_task = asyncio.current_task()
             try:
                 outcome = await self.dispatcher.cycle(now)
+                if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
+                    log.info("cycle at %s: %s", now.isoformat(), outcome)
+                await self._reschedule(now)
             except asyncio.CancelledError:
                 if self.stop_event.is_set():  # a stop past STOP_TIMEOUT: _shutdown says it
                     return None
                 raise
-            except LedgerUnwritable:  # the ledger has logged why, once; nothing was sent
-                log.debug("cycle at %s: the ledger refuses writes", now.isoformat())
-                return None
-            except Exception:
-                log.exception("cycle at %s failed; retrying at the next sweep", now.isoformat())
+            except Exception as exc:
+                reason = unavailable(exc)  # LedgerUnwritable: the ledger has logged why, once
+                if reason is None:
+                    log.exception("cycle at %s failed; retrying at the next sweep", now.isoformat())
+                else:
+                    self._ledger_down(reason)
                 return None
             finally:
                 self.cycle_task = None
-            if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
-                log.info("cycle at %s: %s", now.isoformat(), outcome)
-            await self._reschedule(now)
+            self._ledger_up()
             return outcome
+
+    def _ledger_down(self, reason: str) -> None:
+        """The database cannot be used (server down, connection lost, writes refused): say so
+        once, with the reason, and run the cycle again every OUTAGE_RETRY seconds until it can.
+
+        Nothing is sent meanwhile (a reminder goes out only once claimed, and the recorder
+        holds sends while marks are refused). A refused write was already said by the ledger.
+        """
+        if self.outage_since is None:
+            self.outage_since = time.monotonic()
+            if self.ledger.refusing is None:
+                self.outage_said = True
+                log.error(
+                    "the ledger %s cannot be reached (%s): nothing is sent until it can; "
+                    "trying again every %.0f s",
+                    self.settings.database_url,
+                    reason,
+                    OUTAGE_RETRY,
+                )
+            sdnotify.status(f"ledger unavailable: {reason}")
+            self.status_sent = ""
+        at = self.clock.to_real(self.clock.now() + timedelta(seconds=OUTAGE_RETRY))
+        self.scheduler.add_job(
+            self._wake, DateTrigger(at, timezone=VN_TZ), id="wake", replace_existing=True
+        )
+
+    def _ledger_up(self) -> None:
+        """After an outage: say it is over (unless the ledger said it: it logs that writes
+        are accepted again)."""
+        if self.outage_since is None:
+            return
+        down = time.monotonic() - self.outage_since
+        if self.outage_said:
+            log.warning("the ledger can be reached again after %.0f s; sending what is due", down)
+        self.outage_since, self.outage_said = None, False
 
     async def _sweep(self) -> None:
         await self.cycle()
@@ -300,12 +371,18 @@ class Daemon:
         # A retry instant comes from the ledger in UTC: log and show it in Vietnamese time.
         at, batch = found[0].astimezone(VN_TZ), found[1]
         self.next_at = at
-        self.scheduler.add_job(
-            self._wake,
-            DateTrigger(self.clock.to_real(at), timezone=VN_TZ),
-            id="wake",
-            replace_existing=True,
-        )
+        if handled < at <= self.clock.now():
+            # It came while this cycle ran (a long batch, another daemon's lease ending): run
+            # the next cycle right after this one. A "wake" job due now would be skipped when
+            # this cycle is itself the "wake" job (max_instances=1) and wait for the sweep.
+            self._spawn(self._wake())
+        else:
+            self.scheduler.add_job(
+                self._wake,
+                DateTrigger(self.clock.to_real(at), timezone=VN_TZ),
+                id="wake",
+                replace_existing=True,
+            )
         self._announce(f"next wake-up at {at.isoformat()}: {_describe(batch)}")
 
     def _announce(self, plan: str) -> None:

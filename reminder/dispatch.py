@@ -5,7 +5,8 @@ does once:
 1. plan the reminders whose instant lies in the catch-up window [now − catch_up, now];
    older ones (within MISSED_LOOKBACK) that were never sent are recorded as missed;
 2. claim them in the ledger (atomic: a key is sent by one process only; failed sends whose
-   retry time has come and sends orphaned by a crash are claimed again);
+   retry time has come and sends orphaned by a crash are claimed again), a large batch
+   slice by slice (CLAIM_SLICE messages) so that several daemons share it;
 3. group the claimed ones by (agency, channel, address): one message each (a digest);
 4. render each message when its turn comes (e-mail: two senders on the one connection,
    so the next message is rendered and built while the current one is on the wire) and
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,6 +54,9 @@ TELEGRAM_CONCURRENCY = 1024
 # Senders sharing one e-mail connection: one message on the wire, the next being rendered
 # and built meanwhile (a third would only wait for the connection).
 SENDERS = 2
+# Messages per claim: a batch larger than this is claimed and sent slice by slice, so that
+# several daemons share it and a crash strands at most one slice (see _slices).
+CLAIM_SLICE = 200
 
 
 @dataclass
@@ -123,6 +128,7 @@ class Dispatcher:
         self.escalations = _escalation_cache(settings, settings.catalog, self.calendar)
         self.has_row: set[str] = set()  # the last cycle's older keys: all have ledger rows
         self.owner = owner_id()
+        self.rng = random.Random()  # the order this process takes a large batch's slices in
         self.domain = _domain(settings)
         self._linked: tuple[dict[str, str], Catalog] = ({}, settings.catalog)
 
@@ -218,9 +224,10 @@ class Dispatcher:
         ended_keys = {key for key, _why, _level in ended}
         todo = [r for r in recent if r.key not in ended_keys] + retries
         late_keys = {r.key for r in todo if now - r.send_at > LATE_AFTER}
-        claimed = await self._claim(todo, now, late_keys)
-        if claimed:
-            await self.send(claimed, now, late_keys, outcome)
+        for part in _slices(todo, self.rng):
+            claimed = await self._claim(part, now, late_keys)
+            if claimed:
+                await self.send(claimed, now, late_keys, outcome)
         return outcome
 
     async def _claim(
@@ -517,6 +524,26 @@ class _Run:
     late_keys: set[str]
     outcome: Outcome
     recorder: Recorder
+
+
+def _slices(reminders: Sequence[Reminder], rng: random.Random) -> list[list[Reminder]]:
+    """The reminders cut into claims of at most CLAIM_SLICE messages, whole digests each,
+    in an order of this process's own.
+
+    Claiming a large batch slice by slice lets several daemons share it: each takes the
+    slices in its own random order, and a slice another one claimed first comes back empty
+    (the database decides). A crash leaves at most one slice claimed and unsent, and the
+    rest unclaimed for the other daemon or the next start, not waiting out a lease.
+    """
+    groups = digests(reminders)
+    if len(groups) <= CLAIM_SLICE:
+        return [list(reminders)] if reminders else []
+    parts = [
+        [r for d in groups[i : i + CLAIM_SLICE] for r in d]
+        for i in range(0, len(groups), CLAIM_SLICE)
+    ]
+    rng.shuffle(parts)
+    return parts
 
 
 def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:

@@ -55,6 +55,7 @@ __all__ = [
     "Delivery",
     "Ledger",
     "LedgerError",
+    "LedgerUnreachable",
     "LedgerUnwritable",
     "SentMark",
     "Status",
@@ -87,6 +88,11 @@ class Status(StrEnum):
 
 class LedgerError(Exception):
     """A ledger problem a user can act on (unsupported URL, database in an unknown state)."""
+
+
+class LedgerUnreachable(LedgerError):
+    """The database server cannot be reached now (down, starting, refused the connection or
+    the login): worth trying again. The message names the server, never the password."""
 
 
 class LedgerUnwritable(LedgerError):
@@ -950,9 +956,17 @@ def open_ledger(
         raise LedgerError(f"cannot open the ledger {path}: {why}")
     ledger = Ledger(url, lease=lease, password=password)
     try:
+        if ledger.dialect == "postgresql":
+            # Reach the server first: a server that is down or refuses the login is
+            # LedgerUnreachable (worth waiting for), not a refused write.
+            with ledger.engine.connect():
+                pass
         ledger.migrate()
     except (sa.exc.SQLAlchemyError, LedgerUnwritable) as exc:
         ledger.close()
+        reason = unavailable(exc)
+        if ledger.dialect == "postgresql" and reason is not None:
+            raise LedgerUnreachable(f"cannot reach the ledger {ledger.url}: {reason}") from None
         raise LedgerError(f"cannot open the ledger {_unopenable(url, exc)}") from None
     return ledger
 
