@@ -180,7 +180,24 @@ def _parser() -> argparse.ArgumentParser:
         "Telegram bot and chats, placeholder contacts, clock (exit 1 on a FAIL)",
     )
     _answer_parsers(sub)
+    _ledger_parser(sub)
     return p
+
+
+def _ledger_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    lg = sub.add_parser("ledger", help="ledger maintenance: copy it into PostgreSQL")
+    what = lg.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    cp = what.add_parser(
+        "copy",
+        help="copy the configured ledger (every table) into an empty PostgreSQL database",
+    )
+    cp.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql+psycopg://USER@HOST[:PORT]/DB (the password: $REMINDER_DATABASE_PASSWORD, "
+        "the credential database_password, ~/.pgpass or $PGPASSWORD; never in the URL)",
+    )
 
 
 def _import_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -295,6 +312,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "doctor": commands.doctor,
         "telegram-link": commands.telegram_link,
         "ics": commands.ics,
+        "ledger": commands.ledger,
     }
 
 

@@ -548,6 +548,50 @@ def _write_output(path: str, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}", EX_CANTCREAT) from None
 
 
+def ledger(args: argparse.Namespace) -> int:
+    """`ledger copy --to URL`: the configured ledger into an empty PostgreSQL database."""
+    from urllib.parse import urlsplit
+
+    from reminder.ledger import LedgerError
+    from reminder.ledgercopy import copy_ledger
+    from reminder.secrets import read_secret
+
+    settings = _settings(args)
+    target = args.to
+    parts = urlsplit(target)
+    if not parts.scheme.startswith("postgresql") or "://" not in target:
+        raise UsageError("--to: expected postgresql+psycopg://USER@HOST[:PORT]/DB")
+    if parts.password is not None:
+        raise UsageError(
+            "--to: leave the password out of the URL (it would stay in the shell history): "
+            "set $REMINDER_DATABASE_PASSWORD or use ~/.pgpass"
+        )
+    password = read_secret(
+        env="REMINDER_DATABASE_PASSWORD", file=None, credential="database_password"
+    )
+    try:
+        done = copy_ledger(
+            settings.database_url,
+            target,
+            source_password=settings.database_password,
+            target_password=password,
+        )
+    except LedgerError as exc:
+        raise UsageError(str(exc), EX_UNAVAILABLE) from None
+    print(f"copied {done.source} → {done.target}; rows per table (checked on both sides):")
+    for table, rows in done.rows.items():
+        print(f"  {table:<24} {rows:>9,}")
+    print(
+        "\nNow, with every daemon stopped, set in config.toml:\n\n"
+        f'  [database]\n  url = "{target}"\n\n'
+        "give the password as the systemd credential database_password (or "
+        "$REMINDER_DATABASE_PASSWORD, or password_file), install psycopg "
+        "(pip install 'reminder[postgres]'), run `reminder check`, and start the daemons "
+        "(docs/ha.md). The old ledger is left as it was."
+    )
+    return EX_OK
+
+
 def telegram_chats(args: argparse.Namespace) -> int:
     """List the chats the bot can write to (for chat ids); --linked: the chats linked to an
     agency; --revoke CHAT: unlink one.
