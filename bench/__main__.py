@@ -18,6 +18,7 @@ from bench import (
     answer_back,
     cli_latency,
     email_throughput,
+    ha,
     idle,
     importing,
     planning,
@@ -39,6 +40,7 @@ NAMES = (
     "idle",
     "import",
     "answers",
+    "ha",
 )
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
@@ -79,6 +81,10 @@ SUMMARY_KEYS = (
     ("answers", "plain_timely_p95_s"),
     ("answers", "answers_idle_wakeups_per_min"),
     ("answers", "answers_idle_rss_mb"),
+    ("ha", "pg_vs_sqlite"),
+    ("ha", "two_nodes_vs_one"),
+    ("ha", "ha_pg2_msgs_s"),
+    ("ha", "ha_split"),
 )
 
 
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         results["import"] = importing.run(q)
     if "answers" in only:
         results["answers"] = answer_back.run(q)
+    if "ha" in only:
+        results["ha"] = ha.run(q)
 
     elapsed = time.monotonic() - start
     summary: dict[str, object] = {"mode": mode}
