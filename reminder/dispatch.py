@@ -129,6 +129,7 @@ class Dispatcher:
         self.has_row: set[str] = set()  # the last cycle's older keys: all have ledger rows
         self.owner = owner_id()
         self.rng = random.Random()  # the order this process takes a large batch's slices in
+        self._warned_moves: set[tuple[str, str]] = set()  # moved chats already logged
         self.domain = _domain(settings)
         self._linked: tuple[dict[str, str], Catalog] = ({}, settings.catalog)
 
@@ -326,7 +327,8 @@ class Dispatcher:
     ) -> None:
         """Send one message per (agency, channel, address), the channels side by side. Each
         message is rendered when its turn comes, not all before the first one leaves."""
-        run = _Run(now, late_keys, outcome, Recorder(self.ledger))
+        moves = await asyncio.to_thread(self.ledger.moves)
+        run = _Run(now, late_keys, outcome, Recorder(self.ledger), moves)
         keeper = asyncio.create_task(self._keep_claims(now))
         try:
             by_channel: dict[str, list[list[Reminder]]] = defaultdict(list)
@@ -451,13 +453,21 @@ class Dispatcher:
         self, channel: Channel, message: Message, batch: list[Reminder], run: _Run
     ) -> None:
         await run.recorder.admit()  # the ledger records what goes out, or nothing goes out
+        moved = run.moves.get((message.channel, message.address))
         try:
-            receipt = await channel.send(message)
+            receipt = await channel.send(
+                message if moved is None else replace(message, address=moved[0])
+            )
         except ChannelError as exc:
             await self._failed(batch, exc, run)
             return
+        note = receipt.note
+        if receipt.new_address:
+            note = await self._moved(message, receipt.new_address, receipt.note, batch, run)
+        elif moved is not None:
+            note = self._sent_to_moved(message, moved, batch)
         notice = any(r.key in run.late_keys for r in batch)  # as the message was rendered
-        await run.recorder.sent([r.key for r in batch], run.now, receipt.note, notice)
+        await run.recorder.sent([r.key for r in batch], run.now, note, notice)
         run.outcome.messages += 1
         run.outcome.sent += len(batch)
         for r in batch:
@@ -472,15 +482,50 @@ class Dispatcher:
                 r.agency,
                 r.deadline.isoformat(),
             )
-        if receipt.new_address:
+
+    async def _moved(
+        self, message: Message, new: str, why: str, batch: list[Reminder], run: _Run
+    ) -> str:
+        """The channel followed a move (a group upgraded to a supergroup): remember the new
+        address in the ledger for every later send, say so, and return the delivery note."""
+        agency = batch[0].agency
+        await run.recorder.write(
+            self.ledger.record_move, message.channel, message.address, new, run.now, agency
+        )
+        run.moves[(message.channel, message.address)] = (new, run.now)
+        log.warning(
+            "%s %s moved to %s (%s): later sends go there; update config.toml (agency %s)",
+            message.channel,
+            message.address,
+            new,
+            why,
+            agency,
+        )
+        return (
+            f"moved: {message.channel} {message.address} is now {new} ({why}); sent there, "
+            f"and later sends go there until config.toml names it"
+        )
+
+    def _sent_to_moved(
+        self, message: Message, moved: tuple[str, datetime], batch: list[Reminder]
+    ) -> str:
+        """The delivery note of a send to an address remembered as moved (logged once)."""
+        new, since = moved
+        when = since.astimezone(self.settings.catalog.calendar.timezone).strftime("%d/%m/%Y")
+        if (message.channel, message.address) not in self._warned_moves:
+            self._warned_moves.add((message.channel, message.address))
             log.warning(
-                "%s %s moved to %s: update config.toml (agency %s): %s",
+                "%s %s moved to %s on %s: sending there; update config.toml (agency %s)",
                 message.channel,
                 message.address,
-                receipt.new_address,
+                new,
+                when,
                 batch[0].agency,
-                receipt.note,
             )
+        return (
+            f"moved: sent to {new}, the new id of {message.channel} {message.address} "
+            f"(moved on {when}); update config.toml"
+        )
 
     async def _failed(self, batch: Iterable[Reminder], exc: ChannelError, run: _Run) -> None:
         for r in batch:
@@ -524,6 +569,7 @@ class _Run:
     late_keys: set[str]
     outcome: Outcome
     recorder: Recorder
+    moves: dict[tuple[str, str], tuple[str, datetime]]  # (channel, address) → (new, since)
 
 
 def _slices(reminders: Sequence[Reminder], rng: random.Random) -> list[list[Reminder]]:

@@ -137,7 +137,21 @@ class DeliveryRow(SQLModel, table=True):
     updated_at: datetime = Field(index=True)
 
 
+class ChatMoveRow(SQLModel, table=True):
+    """A chat that moved (a Telegram group upgraded to a supergroup): sends to `address`, as
+    config.toml names it, go to `new_address` until config.toml names the new one."""
+
+    __tablename__ = "chat_move"
+
+    channel: str = Field(primary_key=True)
+    address: str = Field(primary_key=True)
+    new_address: str
+    agency: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    moved_at: datetime
+
+
 _D: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+_M: sa.Table = ChatMoveRow.__table__  # type: ignore[attr-defined]
 
 
 # Built once: mark_sent runs for every message sent, and constructing the statement cost
@@ -861,6 +875,34 @@ class Ledger:
         q = q.order_by(_D.c.updated_at.desc(), _D.c.planned_at.desc(), _D.c.key).limit(limit)
         with self._read() as conn:
             return [_delivery(row._mapping) for row in conn.execute(q)]
+
+    def record_move(
+        self, channel: str, address: str, new_address: str, now: datetime, agency: str = ""
+    ) -> None:
+        """Remember that `address` (as config.toml names it) is now `new_address`; a later
+        move of the same address replaces it."""
+        row = {
+            "channel": channel,
+            "address": address,
+            "new_address": new_address,
+            "agency": agency,
+            "moved_at": _utc(now),
+        }
+        stmt = self._insert(_M).values(**row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["channel", "address"],
+            set_={"new_address": new_address, "agency": agency, "moved_at": row["moved_at"]},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def moves(self) -> dict[tuple[str, str], tuple[str, datetime]]:
+        """(channel, address) → (new address, when the move was seen), for every moved chat."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(_M.c.channel, _M.c.address, _M.c.new_address, _M.c.moved_at)
+            )
+            return {(c, a): (n, _as_utc(at) or at) for c, a, n, at in rows}
 
     def deliveries(self, keys: Iterable[str]) -> dict[str, Delivery]:
         """The delivery row of each of `keys` that has one."""

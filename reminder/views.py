@@ -319,6 +319,8 @@ def history_table(rows: Sequence[Any], tz: tzinfo) -> str:
         )
         if d.last_error and d.status.value != "sent":
             lines.append(f"{'':>16} error: {d.last_error}")
+        if d.note.startswith("moved: "):  # a chat that moved (Telegram supergroup)
+            lines.append(f"{'':>16} {d.note}")
         if d.next_attempt_at and d.status.value == "failed":
             lines.append(f"{'':>16} next attempt {d.next_attempt_at.astimezone(tz):%d/%m/%Y %H:%M}")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from fakes.telegram_api import FakeTelegramAPI
 from helpers import write_config
 from pgcluster import PgCluster
 
+from reminder import views
 from reminder.config import Settings, load
 from reminder.dispatch import Dispatcher, Outcome
 from reminder.ledger import Delivery, Ledger, Status
@@ -747,6 +748,53 @@ async def test_telegram_group_upgraded_to_supergroup_is_followed_and_logged(
         if rec.name == "reminder.dispatch" and rec.levelno == logging.WARNING
     ]
     assert any(old in w and str(new) in w and "config.toml" in w for w in warnings), warnings
+
+
+async def test_a_moved_chat_is_remembered_and_used_until_the_config_names_it(
+    telegram_rig: Any, telegram_api: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a supergroup migration the new chat id is in the delivery note (history) and in
+    the ledger; a week later the next reminder goes straight to it (no 400 first), saying
+    so; once config.toml names the new id, sends go there with no move note."""
+    old, new = "-1001000000001", -1002000000009
+    telegram_api.migrate(old, new)
+    rig: Rig = telegram_rig()
+    mine = by_address(rig.due(NOW, "telegram"))[old]
+    await rig.cycle(NOW)
+    rows = rig.rows()
+    for r in mine:
+        assert rows[r.key].note.startswith(f"moved: telegram {old} is now {new} ("), rows[
+            r.key
+        ].note
+    assert rig.ledger.moves()[("telegram", old)][0] == str(new)
+    assert f"moved: telegram {old} is now {new}" in views.history_table(
+        rig.ledger.history(limit=1000), VN_TZ
+    )
+
+    week = NOW + timedelta(days=7)  # the D-7 reminders of the same deadlines
+    later = by_address(rig.due(week, "telegram"))[old]
+    calls, delivered = send_calls(telegram_api), len(telegram_api.sent)
+    rig.restart()  # a new process: the move comes from the ledger
+    caplog.clear()
+    await rig.cycle(week)
+    assert send_calls(telegram_api) - calls == len(telegram_api.sent) - delivered  # no 400 first
+    assert len(telegram_api.sent_to(new)) == 2 and telegram_api.sent_to(old) == []
+    rows = rig.rows()
+    for r in later:
+        assert rows[r.key].status is Status.SENT
+        assert rows[r.key].note.startswith(f"moved: sent to {new}, the new id of telegram {old}")
+    assert sum(str(new) in m and "update config.toml" in m for m in caplog.messages) == 1
+
+    text = rig.config.read_text(encoding="utf-8")
+    rig.config.write_text(text.replace(f'"{old}"', f'"{new}"'), encoding="utf-8")
+    rig.settings = load(rig.config)
+    rig.restart()
+    day_before = datetime(2026, 12, 14, 8, 0, tzinfo=VN_TZ)
+    fresh = by_address(rig.due(day_before, "telegram"))[str(new)]
+    await rig.cycle(day_before)
+    rows = rig.rows()
+    assert fresh and all(rows[r.key].status is Status.SENT for r in fresh)
+    assert not any(rows[r.key].note.startswith("moved: ") for r in fresh)
 
 
 async def test_telegram_flood_control_is_retried_no_sooner_than_asked(

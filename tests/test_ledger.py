@@ -413,6 +413,14 @@ def test_a_full_database_raises_unwritable_and_is_logged_once(
     assert "accepts writes again" in caplog.messages[1]
 
 
+def test_chat_moves_are_remembered_and_replaced(ledger: Ledger) -> None:
+    """record_move stores (channel, address) → new address; a second move replaces it."""
+    assert ledger.moves() == {}
+    ledger.record_move("telegram", "-1001", "-1002", T0, "so-tc")
+    ledger.record_move("telegram", "-1001", "-1003", T0 + timedelta(days=1), "so-tc")
+    assert ledger.moves() == {("telegram", "-1001"): ("-1003", T0 + timedelta(days=1))}
+
+
 def test_long_errors_are_truncated(ledger: Ledger) -> None:
     """last_error keeps at most ERROR_MAX_CHARS characters."""
     r = rem(1)
