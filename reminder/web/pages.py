@@ -324,7 +324,10 @@ class Site:
             code = 410 if exc.reason == "expired" else 403
             return self.refused(request, code, str(exc), "het-han" if code == 410 else "sai-chu-ky")
 
-    async def confirm_form(self, request: web.Request) -> web.Response:
+    async def _linked_work(
+        self, request: web.Request
+    ) -> tuple[Confirmation, dict[str, Any]] | web.Response:
+        """The verified link and the work it is for, or the refusal page (403/410)."""
         link = self._read_link(request)
         if isinstance(link, web.Response):
             return link
@@ -333,6 +336,13 @@ class Site:
             return self.refused(
                 request, 410, "confirmation link for work no longer planned", "khong-con"
             )
+        return link, found
+
+    async def confirm_form(self, request: web.Request) -> web.Response:
+        linked = await self._linked_work(request)
+        if isinstance(linked, web.Response):
+            return linked
+        _, found = linked
         return self.page(
             "confirm.html",
             **found,
@@ -342,14 +352,10 @@ class Site:
         )
 
     async def confirm(self, request: web.Request) -> web.Response:
-        link = self._read_link(request)
-        if isinstance(link, web.Response):
-            return link
-        found = await asyncio.to_thread(self._work, link)
-        if found is None:
-            return self.refused(
-                request, 410, "confirmation link for work no longer planned", "khong-con"
-            )
+        linked = await self._linked_work(request)
+        if isinstance(linked, web.Response):
+            return linked
+        link, found = linked
         form = await request.post()
         if not self._form_ok(request, str(form.get("csrf", "")), request.match_info["token"]):
             return self.refused(request, 403, "confirmation without a valid CSRF token", "bieu-mau")
@@ -376,9 +382,9 @@ class Site:
             ref=values["so_van_ban"],
             now=self.clock(),
         )
-        found = await asyncio.to_thread(self._work, link)
-        assert found is not None
-        return self.page("confirmed.html", **found, already=False)
+        after = await asyncio.to_thread(self._work, link)
+        assert after is not None
+        return self.page("confirmed.html", **after, already=False)
 
     def _check_form(self, found: dict[str, Any], values: dict[str, str]) -> tuple[str, date | None]:
         if not values["nguoi"]:
