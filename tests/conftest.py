@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from daemon_harness import DaemonProcess, Spawn, TimedSMTPServer
+from fakes.notify_socket import FakeNotifySocket
 from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import FakeTelegramAPI
 from pgcluster import PgCluster, find_bindir
@@ -97,3 +101,35 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return cluster.url(cluster.new_database())
+
+
+# -- the daemon as a real subprocess (tests/daemon_harness.py) --------------------------------
+
+
+@pytest.fixture
+def smtp() -> Iterator[TimedSMTPServer]:
+    """A plain SMTP server on 127.0.0.1 that records receipt times."""
+    with TimedSMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def notify() -> Iterator[FakeNotifySocket]:
+    """A stand-in for systemd's NOTIFY_SOCKET."""
+    with FakeNotifySocket() as sock:
+        yield sock
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """Start daemons; every one still running at teardown is killed."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Path, now: datetime | None, **kwargs: Any) -> DaemonProcess:
+        daemon = DaemonProcess(config, now, **kwargs)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.close()

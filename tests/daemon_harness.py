@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -495,3 +495,6 @@ def plain_text(message: Received) -> str:
     part = message.message.get_body(("plain",))
     assert part is not None
     return str(part.get_content())  # type: ignore[attr-defined]
+
+
+Spawn = Callable[..., DaemonProcess]  # the `spawn` fixture (conftest.py): start a daemon

@@ -13,7 +13,6 @@ import re
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ import pytest
 from daemon_harness import (
     Agency,
     Config,
-    DaemonProcess,
     Group,
     LedgerDb,
+    Spawn,
     Task,
     TimedSMTPServer,
     history,
@@ -48,38 +47,6 @@ KEY_X = "nv01|2026|bao-cao|D-14|so-mot|email|somot@tinh.example"
 LATE_WORDING = (
     "được gửi chậm so với lịch do hệ thống nhắc hạn bị gián đoạn"  # _macros.txt late_note
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[TimedSMTPServer]:
-    """A plain SMTP server on 127.0.0.1 that records receipt times."""
-    with TimedSMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def notify() -> Iterator[FakeNotifySocket]:
-    """A stand-in for systemd's NOTIFY_SOCKET."""
-    with FakeNotifySocket() as sock:
-        yield sock
-
-
-Spawn = Callable[..., DaemonProcess]
-
-
-@pytest.fixture
-def spawn() -> Iterator[Spawn]:
-    """Start daemons; every one still running at teardown is killed."""
-    started: list[DaemonProcess] = []
-
-    def start(config: Path, now: datetime | None, **kwargs: Any) -> DaemonProcess:
-        daemon = DaemonProcess(config, now, **kwargs)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        daemon.close()
 
 
 def _datagram_index(sock: FakeNotifySocket, text: str, count: int = 1) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,20 +20,6 @@ from reminder.config import load
 from reminder.model import VN_TZ
 
 X = datetime(2026, 12, 1, 8, 0, tzinfo=VN_TZ)  # the harness config's one reminder
-
-
-@pytest.fixture
-def smtp() -> Iterator[TimedSMTPServer]:
-    """A plain SMTP server on 127.0.0.1."""
-    with TimedSMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def notify() -> Iterator[FakeNotifySocket]:
-    """A stand-in for systemd's NOTIFY_SOCKET."""
-    with FakeNotifySocket() as sock:
-        yield sock
 
 
 @pytest.mark.timeout(40)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from daemon_harness import (
     DaemonProcess,
     Group,
     LedgerDb,
+    Spawn,
     Task,
     TimedSMTPServer,
     reminder_keys,
@@ -40,23 +41,6 @@ X = datetime(2026, 12, 1, 8, 0, tzinfo=VN_TZ)  # the instant of every reminder b
 OTHER_HOST = "import socket\nsocket.gethostname = lambda: 'node-b.tinh.example'\n"
 MEMBERS = 1000
 LEAD = 30  # seconds from a daemon's launch to X: both are normally up and waiting by then
-
-Spawn = Callable[..., DaemonProcess]
-
-
-@pytest.fixture
-def spawn() -> Iterator[Spawn]:
-    """Start daemons; every one still running at teardown is killed."""
-    started: list[DaemonProcess] = []
-
-    def start(config: Path, now: datetime | None, **kwargs: Any) -> DaemonProcess:
-        daemon = DaemonProcess(config, now, **kwargs)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        daemon.close()
 
 
 def _ledger_on(cluster: PgCluster, tmp_path: Path) -> LedgerDb:
