@@ -53,7 +53,13 @@ def civil_date(year: int, month: int, day: int) -> date:
     """
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         raise ValueError(f"no such day of the year: {day}/{month}")
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    if day > 28:
+        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+        day = min(day, last)
+    return date(year, month, day)
+
+
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -215,8 +221,9 @@ def _due_in_span(ms: Milestone, span: _Span) -> date:
     return civil_date(span.year, span.first_month + k - 1, ms.due_day or 31)
 
 
-def _nominal_dates(task: Task, ms: Milestone, years: range) -> Iterator[tuple[str, date]]:
-    """(occurrence label, nominal deadline) for one milestone, over the window's years."""
+def _nominal_dates(task: Task, ms: Milestone, spans: list[_Span]) -> Iterator[tuple[str, date]]:
+    """(occurrence label, nominal deadline) for one milestone; `spans`: the task's periods
+    over the window's years."""
     if ms.dates:
         yield from ((d.isoformat(), d) for d in ms.dates)
         return
@@ -224,7 +231,7 @@ def _nominal_dates(task: Task, ms: Milestone, years: range) -> Iterator[tuple[st
         if task.trigger_date is not None:
             yield _trigger_label(task), _trigger_due(task, ms)
         return
-    for span in _spans(task.timing, years):
+    for span in spans:
         if span.is_year:
             yield span.label, _due_in_year(task.timing, ms, span.year)
         else:
@@ -247,11 +254,11 @@ def deadlines(
     milestone's, else the task's, else `default_rule`. ValueError for a milestone that cannot
     be placed in its period (see the module docstring).
     """
-    years = _window_years(first, last)
+    spans = _spans(task.timing, _window_years(first, last))
     found: list[tuple[date, int, str, Deadline]] = []
     for order, ms in enumerate(task.milestones):
         rule = _rule(task, ms, default_rule)
-        for label, nominal in _nominal_dates(task, ms, years):
+        for label, nominal in _nominal_dates(task, ms, spans):
             due, reasons = cal.move_deadline(nominal, rule)
             if first <= due <= last:
                 found.append(
