@@ -18,6 +18,7 @@ that exactly N messages arrived.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,9 @@ def run(quick: bool) -> dict[str, Any]:
         t0 = time.perf_counter()
         prep = _prepare(config)
         say(f"  prepared {len(prep.messages)} messages in {time.perf_counter() - t0:.1f} s")
+        # The prepared messages are millions of objects the daemon never holds: out of the
+        # garbage collector's sight, so that its passes during both legs do not walk them.
+        gc.freeze()
         assert len(prep.messages) == n, len(prep.messages)
 
         limit_runs, dispatch_runs = [], []
@@ -172,7 +176,7 @@ def run(quick: bool) -> dict[str, Any]:
     )
     say(
         f"  → dispatch/limit = {res['email_vs_limit']:.2f} (goal ≥ 0.6), "
-        f"dispatch/Apprise = {res['email_vs_apprise']:.1f}× (goal ≥ 5×)  [best of {reps}]"
+        f"dispatch/Apprise = {res['email_vs_apprise']:.1f}× (goal ≥ 8×)  [best of {reps}]"
     )
     return res
 

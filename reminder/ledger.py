@@ -157,9 +157,10 @@ _M: sa.Table = ChatMoveRow.__table__  # type: ignore[attr-defined]
 # Built once: mark_sent runs for every message sent, and constructing the statement cost
 # as much as executing it. An empty note keeps the row's note; a `late` of None keeps the
 # flag; an error left by an earlier attempt stays, saying that a later attempt went through.
+# Run once per key, all keys of a sent-mark group in one executemany.
 _MARK_SENT = (
     sa.update(_D)
-    .where(_D.c.key.in_(sa.bindparam("keys", expanding=True)), _D.c.status != str(Status.SENT))
+    .where(_D.c.key == sa.bindparam("k"), _D.c.status != str(Status.SENT))
     .values(
         status=str(Status.SENT),
         sent_at=sa.bindparam("now", type_=_D.c.sent_at.type),
@@ -708,20 +709,21 @@ class Ledger:
 
     def record_sent(self, marks: Sequence[SentMark]) -> None:
         """mark_sent for several messages in ONE transaction (the sent-mark recorder's group)."""
-        todo = [(m, list(dict.fromkeys(m.keys)), _utc(m.now)) for m in marks if m.keys]
-        if not todo:
+        pairs = [(key, m) for m in marks for key in dict.fromkeys(m.keys)]
+        if not pairs:
             return
+        rows = [
+            {"k": key, "now": _utc(m.now), "note": _clip(m.note, NOTE_MAX_CHARS), "late": m.late}
+            for key, m in pairs
+        ]
         with self._write() as conn:
-            for mark, keys, now in todo:
-                params = {"now": now, "note": _clip(mark.note, NOTE_MAX_CHARS), "late": mark.late}
-                changed = 0
-                for chunk in _chunks(keys):
-                    changed += conn.execute(_MARK_SENT, {**params, "keys": list(chunk)}).rowcount
-                if changed != len(keys):
-                    known = self._statuses(conn, keys)
-                    for key in keys:
-                        if key not in known:
-                            log.warning("mark_sent: no ledger row for %s (ignored)", key)
+            changed = conn.execute(_MARK_SENT, rows).rowcount
+            if changed != len(rows):  # a key already SENT, or unknown
+                keys = list(dict.fromkeys(key for key, _m in pairs))
+                known = self._statuses(conn, keys)
+                for key in keys:
+                    if key not in known:
+                        log.warning("mark_sent: no ledger row for %s (ignored)", key)
 
     def mark_failed(self, key: str, now: datetime, error: str, next_attempt_at: datetime) -> None:
         """Record a failed attempt; the key may be claimed again from `next_attempt_at` on.
