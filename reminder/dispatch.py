@@ -225,11 +225,19 @@ class Dispatcher:
         ended_keys = {key for key, _why, _level in ended}
         todo = [r for r in recent if r.key not in ended_keys] + retries
         late_keys = {r.key for r in todo if now - r.send_at > LATE_AFTER}
-        for part in _slices(todo, self.rng):
-            claimed = await self._claim(part, now, late_keys)
-            if claimed:
-                await self.send(claimed, now, late_keys, outcome)
+        try:
+            for part in _slices(todo, self.rng):
+                claimed = await self._claim(part, now, late_keys)
+                if claimed:
+                    await self.send(claimed, now, late_keys, outcome)
+        finally:
+            await self.close_channels()
         return outcome
+
+    async def close_channels(self) -> None:
+        """Close the channels `send` opened (a channel's close never raises)."""
+        for channel in self.channels.values():
+            await channel.close()
 
     async def _claim(
         self, due: list[Reminder], now: datetime, late_keys: set[str]
@@ -326,7 +334,9 @@ class Dispatcher:
         self, reminders: Sequence[Reminder], now: datetime, late_keys: set[str], outcome: Outcome
     ) -> None:
         """Send one message per (agency, channel, address), the channels side by side. Each
-        message is rendered when its turn comes, not all before the first one leaves."""
+        message is rendered when its turn comes, not all before the first one leaves. The
+        channels stay open (one SMTP connection, one Telegram bot and its per-chat pacing
+        for all the slices of a cycle) until close_channels()."""
         moves = await asyncio.to_thread(self.ledger.moves)
         run = _Run(now, late_keys, outcome, Recorder(self.ledger), moves)
         keeper = asyncio.create_task(self._keep_claims(now))
@@ -405,13 +415,10 @@ class Dispatcher:
             for batch in batches:
                 await self._failed(batch, exc, run)
             return
-        try:
-            if name == "telegram":
-                await self._send_per_address(channel, batches, run)
-            else:
-                await self._send_in_turn(channel, batches, run)
-        finally:
-            await channel.close()
+        if name == "telegram":
+            await self._send_per_address(channel, batches, run)
+        else:
+            await self._send_in_turn(channel, batches, run)
 
     async def _render_and_send(self, channel: Channel, batch: list[Reminder], run: _Run) -> None:
         message = await self._render(batch, run)

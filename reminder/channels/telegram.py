@@ -14,7 +14,10 @@ on the httpx, httpcore and PTB loggers (`_SCRUBBED_LOGGERS`) replaces it with "*
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
+import ssl
 import time
 import warnings
 from collections import deque
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple, Protocol
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -133,10 +137,11 @@ class TelegramLimits:
 class _Window:
     """A sliding-window log: at most `rate.messages` events in any `rate.seconds`.
 
-    The window is kept a little longer than the rate says (`slack`: 2%, at most 50 ms, for the
-    overall limit, which sets the throughput; 10%, at most 150 ms, per chat and per group,
-    which rarely bind in a batch), so that scheduling and network jitter between our clock
-    and the server's cannot make two sends look closer than allowed.
+    The overall window is kept a little longer than the rate says (`slack`: 2%, at most
+    50 ms), so that scheduling and network jitter between our clock and the server's
+    rarely make two sends look closer than allowed; a 429 that comes all the same is waited
+    out and the send tried again. The per-chat and per-group windows need none: they count
+    a message from the server's answer (TelegramChannel._wait_for_slot).
     """
 
     def __init__(self, rate: Rate, slack: tuple[float, float] = (0.02, 0.05)) -> None:
@@ -163,7 +168,7 @@ class _Chat:
     def __init__(self, limits: TelegramLimits, group: bool) -> None:
         self.lock = asyncio.Lock()
         self.windows = [
-            _Window(rate, slack=(0.10, 0.15))
+            _Window(rate, slack=(0.0, 0.0))  # counted from the answer: no slack needed
             for rate in (limits.per_chat, limits.per_group if group else None)
             if rate is not None
         ]
@@ -281,6 +286,14 @@ def _chat_id(address: str) -> int | str:
         return address
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's own default TLS context (certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR),
+    made once per process: httpx makes a new one for each client it creates, which reads
+    the whole CA bundle (~0.3 s, and a bot has two clients)."""
+    return httpx.create_ssl_context()
+
+
 def _make_bot(settings: TelegramSettings) -> Bot:
     _register_token(settings.token)
     t = settings.timeout
@@ -292,6 +305,7 @@ def _make_bot(settings: TelegramSettings) -> Bot:
             read_timeout=t,
             write_timeout=t,
             pool_timeout=t,
+            httpx_kwargs={"verify": _tls_context()},
         )
 
     return Bot(
@@ -346,6 +360,12 @@ class TelegramChannel:
         self._open_lock = asyncio.Lock()
         self.split_limit = SPLIT_LIMIT
         _register_token(settings.token)
+        # The bot and its HTTP clients are made now, at start-up, so that the first reminder
+        # due does not wait while httpx loads its transport (~0.4 s); open() checks the
+        # token. A token the library refuses outright is reported by open() as before.
+        self._made: Bot | None = None
+        with contextlib.suppress(TelegramError):
+            self._made = _make_bot(settings)
 
     def __repr__(self) -> str:
         return f"TelegramChannel(base_url={self._settings.base_url or DEFAULT_BASE_URL!r})"
@@ -359,8 +379,9 @@ class TelegramChannel:
     async def _new_bot(self) -> Bot:
         token = self._settings.token
         failure: ChannelError | None = None
+        made, self._made = self._made, None
         try:
-            bot = _make_bot(self._settings)
+            bot = made or _make_bot(self._settings)
         except TelegramError as exc:  # e.g. an empty token
             failure = _channel_error(exc, token, "creating the bot")
         if failure is not None:
@@ -471,6 +492,8 @@ class TelegramChannel:
                     )
             except Exception as exc:  # TelegramError, or httpx and friends should PTB let one by
                 failure = _channel_error(exc, self._settings.token, f"sending to chat {target}")
+            finally:
+                _answered(chat)
             if failure is not None:
                 raise failure
             if pause:
@@ -480,7 +503,10 @@ class TelegramChannel:
     async def _wait_for_slot(self, chat: _Chat) -> None:
         """Wait until the chat's windows and the overall window allow one more message.
 
-        Called with `chat.lock` held, so only this task changes the chat's windows.
+        Called with `chat.lock` held, so only this task changes the chat's windows. The
+        overall window counts a message from when it leaves; the chat's windows from when
+        the server has answered (`_answered`): the server saw it before that, so no delay in
+        our event loop between two sends to a chat can bring them closer than the limit.
         """
         while True:
             delay = max((w.delay(time.monotonic()) for w in chat.windows), default=0.0)
@@ -492,9 +518,13 @@ class TelegramChannel:
                 while (delay := self._overall.delay(time.monotonic())) > 0:
                     await asyncio.sleep(delay)
                 self._overall.record(time.monotonic())
-        now = time.monotonic()
-        for window in chat.windows:
-            window.record(now)
+
+
+def _answered(chat: _Chat) -> None:
+    """Count a message in the chat's windows: the server has answered it."""
+    now = time.monotonic()
+    for window in chat.windows:
+        window.record(now)
 
 
 def _keyboard(message: Message) -> InlineKeyboardMarkup | None:
