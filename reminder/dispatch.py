@@ -127,6 +127,9 @@ class Dispatcher:
         self.plans = PlanCache.of_plan(settings.catalog, settings.channels, self.calendar)
         self.escalations = _escalation_cache(settings, settings.catalog, self.calendar)
         self.has_row: set[str] = set()  # the last cycle's older keys: all have ledger rows
+        # Keys in the catch-up window this process has sent: SENT is final, so they need no
+        # claim at each later wake-up (a write transaction that would find them all SENT).
+        self.sent_here: set[str] = set()
         self.owner = owner_id()
         self.rng = random.Random()  # the order this process takes a large batch's slices in
         self._warned_moves: set[tuple[str, str]] = set()  # moved chats already logged
@@ -223,7 +226,9 @@ class Dispatcher:
             log.log(level, "gave up (%s): key=%s", why, key)
         outcome.gave_up += len(ended)
         ended_keys = {key for key, _why, _level in ended}
-        todo = [r for r in recent if r.key not in ended_keys] + retries
+        self.sent_here &= {r.key for r in recent}
+        skip = ended_keys | self.sent_here
+        todo = [r for r in recent if r.key not in skip] + retries
         late_keys = {r.key for r in todo if now - r.send_at > LATE_AFTER}
         try:
             for part in _slices(todo, self.rng):
@@ -474,7 +479,9 @@ class Dispatcher:
         elif moved is not None:
             note = self._sent_to_moved(message, moved, batch)
         notice = any(r.key in run.late_keys for r in batch)  # as the message was rendered
-        await run.recorder.sent([r.key for r in batch], run.now, note, notice)
+        keys = [r.key for r in batch]
+        await run.recorder.sent(keys, run.now, note, notice)
+        self.sent_here.update(keys)
         run.outcome.messages += 1
         run.outcome.sent += len(batch)
         for r in batch:
