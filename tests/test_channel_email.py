@@ -375,3 +375,39 @@ def test_channel_can_serve_batches_in_successive_event_loops(smtp_server: FakeSM
     asyncio.run(batch(1))
     asyncio.run(batch(2))
     assert len(smtp_server.messages) == 6
+
+
+async def test_flattened_ahead_sends_what_send_message_sends(smtp_server: FakeSMTPServer) -> None:
+    """The bytes and envelope flattened before taking the connection equal send_message's."""
+    import aiosmtplib
+
+    from reminder.channels.email import _Ready
+
+    now = datetime(2026, 12, 15, 8, 0, tzinfo=VN_TZ)
+    long_title = "Nhắc hạn: " + "báo cáo kết quả thực hiện nhiệm vụ " * 6
+    msg = build_email(make_message(subject=long_title), SENDER, "vanthu@example.gov.vn", now=now)
+    ready = _Ready.of(msg)
+    assert ready is not None
+    smtp = aiosmtplib.SMTP(hostname=smtp_server.host, port=smtp_server.port, timeout=5)
+    await smtp.connect()
+    try:
+        await smtp.send_message(msg)
+        await smtp.sendmail(
+            ready.sender, ready.recipients, ready.data, mail_options=["BODY=8BITMIME"]
+        )
+    finally:
+        await smtp.quit()
+    standard, ahead = smtp_server.messages
+    assert (ahead.mail_from, ahead.rcpt_tos, ahead.raw) == (
+        standard.mail_from,
+        standard.rcpt_tos,
+        standard.raw,
+    )
+
+
+def test_non_ascii_address_is_left_to_send_message() -> None:
+    """An address that needs SMTPUTF8 is not flattened ahead (send_message flattens it so)."""
+    from reminder.channels.email import _Ready
+
+    msg = build_email(make_message(address="văn-thư@example.gov.vn"), SENDER, None)
+    assert _Ready.of(msg) is None

@@ -13,6 +13,7 @@ import functools
 import logging
 import ssl
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from email import headerregistry
 from email.header import Header
@@ -22,6 +23,7 @@ from email.utils import format_datetime, formataddr, formatdate, make_msgid, par
 from typing import Any
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 
 from reminder.channels.base import ChannelError, Receipt
 from reminder.model import Message, SmtpSettings
@@ -185,6 +187,26 @@ def flatten(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=email.policy.SMTP)
 
 
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A message's envelope and bytes as aiosmtplib's send_message makes them for a server
+    with 8BITMIME and ASCII addresses: flatten() is send_message's flattening then."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    @classmethod
+    def of(cls, msg: EmailMessage) -> _Ready | None:
+        """None when the addresses need SMTPUTF8 (send_message flattens differently)."""
+        sender, recipients = extract_sender(msg), extract_recipients(msg)
+        if sender is None or not recipients:
+            return None
+        if not (sender + "".join(recipients)).isascii() or msg["Bcc"] is not None:
+            return None
+        return cls(sender, recipients, flatten(msg))
+
+
 def _message_id(message_id: str | None, sender: str) -> str:
     if not message_id:
         domain = parseaddr(sender)[1].rpartition("@")[2] or None
@@ -232,8 +254,11 @@ class EmailChannel:
             raise ChannelError(
                 f"email to {message.address}: cannot build the message: {exc}", permanent=True
             ) from None
+        # Flattened before taking the connection, so that the server is not kept waiting
+        # while a message is turned into bytes (the other sender does it meanwhile).
+        ready = _Ready.of(msg)
         async with self._lock:
-            errors, reply = await self._transmit(msg, message.address)
+            errors, reply = await self._transmit(msg, ready, message.address)
         if errors:
             refused = "; ".join(f"{rcpt}: {r.code} {r.message}" for rcpt, r in errors.items())
             raise ChannelError(
@@ -299,13 +324,18 @@ class EmailChannel:
         return smtp
 
     async def _transmit(
-        self, msg: EmailMessage, address: str
+        self, msg: EmailMessage, ready: _Ready | None, address: str
     ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
-        """send_message, reconnecting once if the server dropped the connection."""
+        """send_message, reconnecting once if the server dropped the connection; `ready`'s
+        bytes when the server takes 8BITMIME (what send_message would flatten then)."""
         doing = f"sending to {address}"
         for attempt in (1, 2):
             smtp = await self._connect()
             try:
+                if ready is not None and smtp.supports_extension("8BITMIME"):
+                    return await smtp.sendmail(
+                        ready.sender, ready.recipients, ready.data, mail_options=["BODY=8BITMIME"]
+                    )
                 return await smtp.send_message(msg)
             except aiosmtplib.SMTPServerDisconnected as exc:
                 self._drop()
