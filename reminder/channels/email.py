@@ -1,4 +1,4 @@
-"""Email over SMTP (aiosmtplib): one connection per batch, errors mapped to ChannelError.
+"""Email over SMTP (aiosmtplib): one connection per dispatch cycle, errors mapped to ChannelError.
 
 `build_email` turns a rendered `Message` into an RFC 5322 message; the outbox uses it too, so
 an `.eml` file is exactly what would have gone over the wire.
@@ -220,7 +220,7 @@ def _is_permanent_code(code: int) -> bool:
 
 
 class EmailChannel:
-    """Sends `Message`s over one SMTP connection per batch.
+    """Sends `Message`s over one SMTP connection, open until close() (the dispatcher closes it at the end of each cycle).
 
     Security from `settings.security`: "plain", "starttls" (required, not opportunistic) or
     "tls" (implicit). Certificates are always verified; `settings.ca_file` adds a CA to the
