@@ -220,7 +220,8 @@ def _is_permanent_code(code: int) -> bool:
 
 
 class EmailChannel:
-    """Sends `Message`s over one SMTP connection, open until close() (the dispatcher closes it at the end of each cycle).
+    """Sends `Message`s over one SMTP connection, open until close() (the dispatcher closes
+    it at the end of each cycle).
 
     Security from `settings.security`: "plain", "starttls" (required, not opportunistic) or
     "tls" (implicit). Certificates are always verified; `settings.ca_file` adds a CA to the
