@@ -17,6 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 from webtools import WEB_PASSWORD, WEB_SECRET, site_in_thread
 
 from reminder.links import Confirmation, Links
@@ -24,6 +26,17 @@ from reminder.links import Confirmation, Links
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 LINK = Confirmation("nv01", "2026", "bao-cao", "so-noi-vu", date(2027, 3, 15))
+
+
+def _submit(d: WebDriver) -> None:
+    """Clicks the form's button and waits until the answer page has replaced the form page.
+
+    Without the wait, `find_element` can return the old page's heading and reading its text
+    then fails as a stale element while the browser navigates.
+    """
+    button = d.find_element(By.CSS_SELECTOR, "form.card button")
+    button.click()
+    WebDriverWait(d, 10).until(expected_conditions.staleness_of(button))
 
 
 def _browser_missing() -> str:
@@ -68,7 +81,7 @@ def test_status_page_in_browser(browser: WebDriver, tmp_path: Path) -> None:
         d.get(base + "/?nam=2026")
         assert "/dang-nhap" in d.current_url
         d.find_element(By.ID, "mat_khau").send_keys(WEB_PASSWORD)
-        d.find_element(By.CSS_SELECTOR, "form.card button").click()
+        _submit(d)
         heading = d.find_element(By.TAG_NAME, "h1").text
         overdue = d.find_elements(By.CSS_SELECTOR, ".badge.overdue")
         colour = overdue[0].value_of_css_property("background-color")
@@ -87,7 +100,7 @@ def test_confirmation_in_browser(browser: WebDriver, tmp_path: Path) -> None:
         assert ledger.completions.current() == {}
         d.find_element(By.ID, "so_van_ban").send_keys("Báo cáo số 12/BC-SNV")
         d.find_element(By.ID, "nguoi").send_keys("Nguyễn Văn An")
-        d.find_element(By.CSS_SELECTOR, "form.card button").click()
+        _submit(d)
         heading = d.find_element(By.TAG_NAME, "h1").text
         done = ledger.completions.current()
     assert heading == "Đã ghi nhận hoàn thành"
