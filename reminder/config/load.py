@@ -16,14 +16,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
-
 from reminder.config import schema
 from reminder.config.crosscheck import crosscheck
 from reminder.config.locate import deepest_line, key_lines, line_of
 from reminder.config.periods import warn_ended_periods
 from reminder.config.problems import Collector, ConfigError, Problem
-from reminder.config.validate import schema_problems
+from reminder.config.shape import build
 from reminder.model import (
     Agency,
     CalendarRules,
@@ -93,11 +91,9 @@ def load(path: Path | str) -> Settings:
     text = _read(file)
     data = _parse(file, text)
     out = Collector(file, key_lines(text), data)
-    try:
-        cfg = schema.Config.model_validate(data)
-    except ValidationError as exc:
-        schema_problems(exc, out)
-        raise ConfigError(out.errors) from None
+    cfg = build(schema.Config, data, out)
+    if cfg is None:
+        raise ConfigError(out.errors)
     recurrences = crosscheck(cfg, out)
     settings = None if out.errors else _build(cfg, recurrences, file, out)
     if out.errors or settings is None:
@@ -391,7 +387,7 @@ def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:
     return WebSettings(
         secret=secret,
         listen=listen,
-        public_url=w.public_url,
+        public_url=w.public_url.rstrip("/") if w.public_url else None,
         password=password,
         link_days=w.link_days_after_deadline,
     )

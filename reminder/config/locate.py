@@ -93,12 +93,15 @@ def _resolve(is_array: bool, names: list[str], counts: dict[Path, int]) -> Path:
 
 
 def line_of(path: Path, lines: dict[Path, int]) -> int | None:
-    """The line of `path`, or of its longest prefix that has one."""
+    """The line of `path`, or of its longest prefix that has one.
+
+    An array of tables (`[[delivery]]`) where one table belongs is found at its first item.
+    """
     for end in range(len(path), 0, -1):
         found = lines.get(tuple(path[:end]))
         if found is not None:
             return found
-    return None
+    return lines.get((*path, 0)) if path else None
 
 
 def deepest_line(text: str) -> tuple[int, int]:

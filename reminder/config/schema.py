@@ -1,8 +1,8 @@
-"""The shape of config.toml, as pydantic models (types, ranges, unknown keys).
+"""The tables of config.toml, as read-only `Table`s: types, defaults, ranges.
 
-Only the shape lives here; cross-references (agency ids, group cycles, timing phrases)
-are checked in `reminder.config.crosscheck`. Every model forbids unknown keys so that a
-typo is an error, not a silently ignored setting.
+Only the shape lives here, checked by `reminder.config.shape` (which also reports unknown
+keys, so that a typo is an error, not a silently ignored setting); cross-references (agency
+ids, group cycles, timing phrases) are checked in `reminder.config.crosscheck`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from reminder.config.shape import Check, Limits, Table, key
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+ID = Limits(
+    max_length=64,
+    pattern=ID_PATTERN,
+    hint='expected an id of lower-case letters a-z, digits, "-" or "_" (no spaces or accents), e.g. "so-noi-vu"',
+)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+OnDayOff = Literal["next", "previous", "keep"]
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})$")
+_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+_PUBLIC_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _CONTROL_NAMES = {"\r": "carriage return", "\n": "line feed", "\t": "tab", "\0": "null"}
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -38,13 +47,6 @@ def control_characters(value: str) -> str:
     return ""
 
 
-def _no_control(value: str) -> str:
-    problem = control_characters(value)
-    if problem:
-        raise ValueError(f"{problem} (got {value!r})")
-    return value
-
-
 def email_problem(value: str) -> str:
     """'' if `value` is one e-mail address as config.toml takes it, else what is wrong."""
     return control_characters(value) or (
@@ -57,12 +59,6 @@ def chat_problem(value: str) -> str:
     if _CHAT.match(value):
         return ""
     return 'expected a Telegram chat id, e.g. "-1001234567890" or "@kenh"'
-
-
-class Strict(BaseModel):
-    """Base: unknown keys are errors; values are not coerced across types."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 def hhmm(value: str) -> dt.time:
@@ -86,67 +82,122 @@ def day_month(value: str) -> tuple[int, int]:
     return day, month
 
 
-class Plan(Strict):
-    title: str = Field(min_length=1)
-    issuer: str = Field(min_length=1)
+def _raising(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """A check from a parser that raises ValueError: '' or the parser's message."""
+
+    def check(value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as exc:
+            return str(exc)
+        return ""
+
+    return check
+
+
+def _no_control(value: str) -> str:
+    problem = control_characters(value)
+    return f"{problem} (got {value!r})" if problem else ""
+
+
+def _office_hours(v: list[str]) -> str:
+    try:
+        in_order = hhmm(v[0]) < hhmm(v[1])
+    except ValueError as exc:
+        return str(exc)
+    return "" if in_order else f"office hours must start before they end (got {list(v)})"
+
+
+def _cap_above_start(v: float, start: float) -> str:
+    return f"must not be below retry_initial_seconds = {start:g} (got {v:g})" if v < start else ""
+
+
+def _sender(v: str) -> str:
+    from email.utils import parseaddr
+
+    if control_characters(v):
+        return _no_control(v)
+    if _EMAIL.match(parseaddr(v)[1]):
+        return ""
+    return f'expected an address such as "Văn phòng UBND tỉnh <nhachan@tinh.example>" (got {v!r})'
+
+
+def _emails(v: list[str]) -> str:
+    for item in v:
+        problem = _no_control(item) or (
+            ""
+            if _EMAIL.match(item)
+            else f'expected an e-mail address such as "vanthu@tinh.example" (got {item!r})'
+        )
+        if problem:
+            return problem
+    return ""
+
+
+def _chats(v: list[str]) -> str:
+    for item in v:
+        if not _CHAT.match(item):
+            return f'expected a Telegram chat id as text, e.g. "-1001234567890" or "@kenh" (got {item!r})'
+    return ""
+
+
+def _listen(v: str) -> str:
+    m = _LISTEN.match(v)
+    if m and 0 <= int(m.group(2)) <= 65535:
+        return ""
+    return f'expected host:port, e.g. "127.0.0.1:8765" (got {v!r})'
+
+
+def _public_url(v: str) -> str:
+    if _PUBLIC_URL.match(v):
+        return ""
+    return f'expected an address such as "https://nhachan.tinh.example" (got {v!r})'
+
+
+class Plan(Table):
+    title: str = key(min_length=1)
+    issuer: str = key(min_length=1)
     number: str = ""
     signed_on: dt.date | None = None
     sender: str = ""
     reports_to: str = ""
 
 
-class Calendar(Strict):
+class Calendar(Table):
     timezone: str = "Asia/Ho_Chi_Minh"
-    weekend: list[Literal[WEEKDAYS]] = ["saturday", "sunday"]  # type: ignore[valid-type]
+    weekend: list[Weekday] = key(default=["saturday", "sunday"])
     public_holidays: bool = True
-    days_off: list[dt.date] = []
-    working_days: list[dt.date] = []
-    deadline_on_day_off: Literal["next", "previous", "keep"] = "next"
-    send_time: str = "08:00"
-    office_hours: list[str] = Field(default=["07:30", "17:00"], min_length=2, max_length=2)
-
-    @field_validator("send_time")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        hhmm(v)
-        return v
-
-    @field_validator("office_hours")
-    @classmethod
-    def _hours(cls, v: list[str]) -> list[str]:
-        if hhmm(v[0]) >= hhmm(v[1]):
-            raise ValueError(f"office hours must start before they end (got {list(v)})")
-        return v
+    days_off: list[dt.date] = key(default=[])
+    working_days: list[dt.date] = key(default=[])
+    deadline_on_day_off: OnDayOff = "next"
+    send_time: str = key(default="08:00", check=_raising(hhmm))
+    office_hours: list[str] = key(
+        default=["07:30", "17:00"], min_length=2, max_length=2, check=_office_hours
+    )
 
 
-class Ladder(Strict):
-    before: list[Annotated[int, Field(ge=0, le=366)]]
+class Ladder(Table):
+    before: list[int] = key(each=Limits(ge=0, le=366))
     unit: Literal["calendar", "working"] = "calendar"
-    overdue: list[Annotated[int, Field(ge=1, le=366)]] = []
+    overdue: list[int] = key(default=[], each=Limits(ge=1, le=366))
 
 
-class Reminders(Strict):
-    lead: Ladder = Ladder(before=[30, 14, 7, 3, 1, 0])
-    support: Ladder = Ladder(before=[14, 3])
+class Reminders(Table):
+    lead: Ladder = key(default=Ladder(before=[30, 14, 7, 3, 1, 0]))
+    support: Ladder = key(default=Ladder(before=[14, 3]))
 
 
-class Delivery(Strict):
-    catch_up_hours: float = Field(default=24, ge=0, le=24 * 31)
-    max_attempts: int | None = Field(default=None, ge=1, le=100)  # None: while useful
-    retry_initial_seconds: float = Field(default=60, gt=0)
-    retry_max_seconds: float = Field(default=3600, gt=0)
-    lease_minutes: float = Field(default=5, gt=0)
-
-    @field_validator("retry_max_seconds")
-    @classmethod
-    def _cap_above_start(cls, v: float, info: ValidationInfo) -> float:
-        start = info.data.get("retry_initial_seconds")
-        if start is not None and v < start:
-            raise ValueError(f"must not be below retry_initial_seconds = {start:g} (got {v:g})")
-        return v
+class Delivery(Table):
+    catch_up_hours: float = key(default=24, ge=0, le=24 * 31)
+    max_attempts: int | None = key(default=None, ge=1, le=100)  # None: while useful
+    retry_initial_seconds: float = key(default=60, gt=0)
+    retry_max_seconds: float = key(
+        default=3600, gt=0, check=Check(_cap_above_start, against="retry_initial_seconds")
+    )
+    lease_minutes: float = key(default=5, gt=0)
 
 
-class Database(Strict):
+class Database(Table):
     url: str = "sqlite:///reminder.db"
     # PostgreSQL's password, like the other secrets: never in the URL (see load._database)
     credential: str | None = "database_password"
@@ -154,128 +205,72 @@ class Database(Strict):
     password_file: str | None = None
 
 
-class Outbox(Strict):
+class Outbox(Table):
     dir: str = "outbox"
 
 
-class Smtp(Strict):
-    host: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
-    security: Literal["starttls", "tls", "plain"]
+class Smtp(Table):
+    host: str = key(min_length=1)
+    port: int = key(ge=1, le=65535)
+    security: Literal["starttls", "tls", "plain"] = key()
     username: str | None = None
     credential: str | None = "smtp_password"
     password_env: str | None = "REMINDER_SMTP_PASSWORD"
     password_file: str | None = None
-    from_: str = Field(alias="from", min_length=3)
-    reply_to: str | None = None
-    timeout_seconds: float = Field(default=30, gt=0, le=600)
+    from_: str = key(alias="from", min_length=3, check=_sender)
+    reply_to: str | None = key(default=None, check=_sender)
+    timeout_seconds: float = key(default=30, gt=0, le=600)
     ca_file: str | None = None
 
-    @field_validator("from_", "reply_to")
-    @classmethod
-    def _address(cls, v: str | None) -> str | None:
-        if v is not None:
-            from email.utils import parseaddr
 
-            _no_control(v)
-            if not _EMAIL.match(parseaddr(v)[1]):
-                raise ValueError(
-                    f'expected an address such as "Văn phòng UBND tỉnh <nhachan@tinh.example>" (got {v!r})'
-                )
-        return v
-
-
-class EmailChannel(Strict):
+class EmailChannel(Table):
     transport: Literal["outbox", "smtp", "off"] = "outbox"
     smtp: Smtp | None = None
 
 
-class Bot(Strict):
+class Bot(Table):
     credential: str | None = "telegram_token"
     token_env: str | None = "REMINDER_TELEGRAM_TOKEN"
     token_file: str | None = None
     base_url: str | None = None
-    timeout_seconds: float = Field(default=30, gt=0, le=600)
+    timeout_seconds: float = key(default=30, gt=0, le=600)
     poll: bool = False
-    link_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    link_code_minutes: int = key(default=60, ge=1, le=7 * 24 * 60)
 
 
-class TelegramChannel(Strict):
+class TelegramChannel(Table):
     transport: Literal["outbox", "bot", "off"] = "outbox"
     bot: Bot | None = None
 
 
-class Channels(Strict):
-    email: EmailChannel = EmailChannel()
-    telegram: TelegramChannel = TelegramChannel()
+class Channels(Table):
+    email: EmailChannel = key(default=EmailChannel())
+    telegram: TelegramChannel = key(default=TelegramChannel())
 
 
-_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
-
-
-class Web(Strict):
-    listen: str | None = None
-    public_url: str | None = None
+class Web(Table):
+    listen: str | None = key(default=None, check=_listen)
+    public_url: str | None = key(default=None, check=_public_url)
     secret_credential: str | None = "web_secret"
     secret_env: str | None = "REMINDER_WEB_SECRET"
     secret_file: str | None = None
     password_credential: str | None = "web_password"
     password_env: str | None = "REMINDER_WEB_PASSWORD"
     password_file: str | None = None
-    link_days_after_deadline: int = Field(default=90, ge=1, le=3660)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, v: str | None) -> str | None:
-        if v is not None:
-            m = _LISTEN.match(v)
-            if not m or not 0 <= int(m.group(2)) <= 65535:
-                raise ValueError(f'expected host:port, e.g. "127.0.0.1:8765" (got {v!r})')
-        return v
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", v):
-            raise ValueError(
-                f'expected an address such as "https://nhachan.tinh.example" (got {v!r})'
-            )
-        return v.rstrip("/") if v else v
+    link_days_after_deadline: int = key(default=90, ge=1, le=3660)
 
 
-class Templates(Strict):
+class Templates(Table):
     dir: str | None = None
 
 
-def _emails(v: list[str]) -> list[str]:
-    for item in v:
-        _no_control(item)
-        if not _EMAIL.match(item):
-            raise ValueError(
-                f'expected an e-mail address such as "vanthu@tinh.example" (got {item!r})'
-            )
-    return v
-
-
-def _chats(v: list[str]) -> list[str]:
-    for item in v:
-        if not _CHAT.match(item):
-            raise ValueError(
-                f'expected a Telegram chat id as text, e.g. "-1001234567890" or "@kenh" (got {item!r})'
-            )
-    return v
-
-
-class Contactable(Strict):
-    id: Id
-    name: str = Field(min_length=1)
+class Contactable(Table):
+    id: str = key(limits=ID)
+    name: str = key(min_length=1)
     short_name: str | None = None
-    email: list[str] = []
-    telegram: list[str] = []
-    succeeded_by: Id | None = None
-
-    _check_emails = field_validator("email")(_emails)
-    _check_chats = field_validator("telegram")(_chats)
+    email: list[str] = key(default=[], check=_emails)
+    telegram: list[str] = key(default=[], check=_chats)
+    succeeded_by: str | None = key(default=None, limits=ID)
 
 
 class Agency(Contactable):
@@ -283,96 +278,79 @@ class Agency(Contactable):
 
 
 class Group(Contactable):
-    members: list[Id] = []
+    members: list[str] = key(default=[], each=ID)
 
 
-class Milestone(Strict):
-    id: Id
-    name: str = Field(min_length=1)
-    due: str | None = None
-    due_day: int | None = Field(default=None, ge=1, le=31)
-    due_month: int | None = Field(default=None, ge=1, le=12)
-    days_after: int | None = Field(default=None, ge=0, le=3660)
+class Milestone(Table):
+    id: str = key(limits=ID)
+    name: str = key(min_length=1)
+    due: str | None = key(default=None, check=_raising(day_month))
+    due_day: int | None = key(default=None, ge=1, le=31)
+    due_month: int | None = key(default=None, ge=1, le=12)
+    days_after: int | None = key(default=None, ge=0, le=3660)
     dates: list[dt.date] | None = None
-    deadline_on_day_off: Literal["next", "previous", "keep"] | None = None
+    deadline_on_day_off: OnDayOff | None = None
     assumed: bool = False
 
-    @field_validator("due")
-    @classmethod
-    def _due(cls, v: str | None) -> str | None:
-        if v is not None:
-            day_month(v)
-        return v
 
-
-class LadderOverride(Strict):
+class LadderOverride(Table):
     lead: Ladder | None = None
     support: Ladder | None = None
 
 
-class Task(Strict):
-    id: Id
-    number: int = Field(ge=1, le=9999)
-    title: str = Field(min_length=1)
-    timing: str = Field(min_length=1)
-    lead: Id
-    support: list[Id] = []
-    frequency: (
-        Literal["yearly", "quarterly", "monthly", "half_yearly", "once", "triggered", "assigned"]
-        | None
-    ) = None
-    interval: int | None = Field(default=None, ge=1, le=10)
-    anchor_year: int | None = Field(default=None, ge=1990, le=2100)
-    start_year: int | None = Field(default=None, ge=1990, le=2100)
-    end_year: int | None = Field(default=None, ge=1990, le=2100)
+Frequency = Literal[
+    "yearly", "quarterly", "monthly", "half_yearly", "once", "triggered", "assigned"
+]
+
+
+class Task(Table):
+    id: str = key(limits=ID)
+    number: int = key(ge=1, le=9999)
+    title: str = key(min_length=1, check=_no_control)  # it goes into the e-mail subject
+    timing: str = key(min_length=1)
+    lead: str = key(limits=ID)
+    support: list[str] = key(default=[], each=ID)
+    frequency: Frequency | None = None
+    interval: int | None = key(default=None, ge=1, le=10)
+    anchor_year: int | None = key(default=None, ge=1990, le=2100)
+    start_year: int | None = key(default=None, ge=1990, le=2100)
+    end_year: int | None = key(default=None, ge=1990, le=2100)
     trigger_date: dt.date | None = None
-    deadline_on_day_off: Literal["next", "previous", "keep"] | None = None
+    deadline_on_day_off: OnDayOff | None = None
     reminders: LadderOverride | None = None
     enabled: bool = True
     assumed: bool = False
     note: str = ""
-    milestones: list[Milestone] = Field(default=[], min_length=0)
-
-    _check_title = field_validator("title")(_no_control)  # it goes into the e-mail subject
+    milestones: list[Milestone] = key(default=[])
 
 
-class Escalation(Strict):
+class Escalation(Table):
     enabled: bool = True
-    to: Id
-    after: list[Annotated[int, Field(ge=1, le=366)]] = Field(default=[3], min_length=1)
+    to: str = key(limits=ID)
+    after: list[int] = key(default=[3], min_length=1, each=Limits(ge=1, le=366))
 
 
-class Summary(Strict):
+class Summary(Table):
     enabled: bool = True
-    weekday: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
-    time: str | None = None  # default: [calendar] send_time
-    email: list[str] = []
-    telegram: list[str] = []
-    ahead_days: int = Field(default=14, ge=1, le=366)
-
-    _check_emails = field_validator("email")(_emails)
-    _check_chats = field_validator("telegram")(_chats)
-
-    @field_validator("time")
-    @classmethod
-    def _time(cls, v: str | None) -> str | None:
-        if v is not None:
-            hhmm(v)
-        return v
+    weekday: Weekday = "monday"
+    time: str | None = key(default=None, check=_raising(hhmm))  # default: [calendar] send_time
+    email: list[str] = key(default=[], check=_emails)
+    telegram: list[str] = key(default=[], check=_chats)
+    ahead_days: int = key(default=14, ge=1, le=366)
 
 
-class Config(Strict):
-    plan: Plan
-    calendar: Calendar = Calendar()
-    reminders: Reminders = Reminders()
-    delivery: Delivery = Delivery()
-    database: Database = Database()
-    outbox: Outbox = Outbox()
-    channels: Channels = Channels()
-    templates: Templates = Templates()
+class Config(Table):
+    plan: Plan = key()
+    calendar: Calendar = key(default=Calendar())
+    reminders: Reminders = key(default=Reminders())
+    delivery: Delivery = key(default=Delivery())
+    database: Database = key(default=Database())
+    outbox: Outbox = key(default=Outbox())
+    channels: Channels = key(default=Channels())
+    templates: Templates = key(default=Templates())
     escalation: Escalation | None = None
     summary: Summary | None = None
     web: Web | None = None
-    agencies: list[Agency] = []
-    groups: list[Group] = []
-    tasks: list[Task] = Field(min_length=1)
+    agencies: list[Agency] = key(default=[])
+    groups: list[Group] = key(default=[])
+    tasks: list[Task] = key(min_length=1)
