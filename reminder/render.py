@@ -42,7 +42,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 import reminder
 from reminder import vnformat
 from reminder.cachedir import cache_dir
-from reminder.links import AnswerLinks
 from reminder.model import (
     VN_TZ,
     Agency,
@@ -57,6 +56,7 @@ from reminder.model import (
 
 if TYPE_CHECKING:
     from reminder.config import Settings
+    from reminder.links import AnswerLinks  # made by the dispatcher when [web] is on
 
 __all__ = [
     "TELEGRAM_TAGS",
