@@ -8,12 +8,15 @@ a list where a table belongs), each through `load` on an edited copy of the ship
 from __future__ import annotations
 
 import os
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reminder.config import ConfigError, load
-from reminder.config.schema import Calendar, Config, Delivery
+from reminder.config.schema import Calendar, Config, Delivery, address_of
 from reminder.config.shape import allowed_keys
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config.toml"
@@ -137,3 +140,20 @@ def test_defaults_are_fresh_per_table() -> None:
     a, b = Calendar(), Calendar()
     assert a.weekend == ["saturday", "sunday"] and a.weekend is not b.weekend
     assert first is not second
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet=st.sampled_from(list('ab.@-_+<> ()",;:ăệ1[]\\\t')), max_size=14),
+        st.builds(
+            "{} <{}>".format,
+            st.text(alphabet=st.sampled_from(list("Văn phòng_1 .")), max_size=12),
+            st.emails(),
+        ),
+        st.emails(),
+    )
+)
+def test_sender_address_as_parseaddr_finds_it(value: str) -> None:
+    """The From/Reply-To address is the one email.utils.parseaddr finds, in every form."""
+    assert address_of(value) == parseaddr(value)[1]
