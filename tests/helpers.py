@@ -9,6 +9,17 @@ from typing import Any
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
 
 
+def shipped_variant(folder: Path, *edits: tuple[str, str]) -> Path:
+    """A copy of the shipped config in `folder`, each (old, new) replaced exactly once."""
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _sub(text: str, pattern: str, repl: str) -> str:
     """`re.sub` that must match exactly once (a shipped-config edit that misses is a bug)."""
     new, n = re.subn(pattern, lambda _m: repl, text, count=1, flags=re.MULTILINE)

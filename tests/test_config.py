@@ -14,6 +14,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from helpers import shipped_variant
 
 from reminder.config import ConfigError, Problem, Settings, load
 from reminder.config.locate import key_lines, line_of
@@ -49,17 +50,6 @@ def no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 def shipped(no_secrets: None) -> Settings:
     """The shipped config.toml, loaded."""
     return load(SHIPPED)
-
-
-def shipped_variant(folder: Path, *edits: tuple[str, str]) -> Path:
-    """A copy of the shipped config in `folder`, each (old, new) replaced exactly once."""
-    text = SHIPPED.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 SMTP_ON = ('[channels.email]\ntransport = "outbox"', '[channels.email]\ntransport = "smtp"')

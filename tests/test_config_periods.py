@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import shipped_variant
 
 from reminder.config import load
 from reminder.config.periods import named_period
@@ -35,11 +36,7 @@ def test_named_period(text: str, words: str | None, end: int | None) -> None:
 
 
 def config_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = SHIPPED.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path = tmp_path / "config.toml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
+    return shipped_variant(tmp_path, (old, new))
 
 
 def period_warnings(path: Path) -> list[str]:

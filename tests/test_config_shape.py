@@ -12,14 +12,13 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
+from helpers import shipped_variant
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reminder.config import ConfigError, load
 from reminder.config.schema import Calendar, Config, Delivery, address_of
 from reminder.config.shape import allowed_keys
-
-SHIPPED = Path(__file__).resolve().parents[1] / "config.toml"
 
 
 @pytest.fixture(autouse=True)
@@ -29,17 +28,9 @@ def _no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def _edited(folder: Path, old: str, new: str) -> Path:
-    text = SHIPPED.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path = folder / "config.toml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
-
-
 def _problems(folder: Path, old: str, new: str) -> list[str]:
     try:
-        load(_edited(folder, old, new))
+        load(shipped_variant(folder, (old, new)))
     except ConfigError as exc:
         return [f"{p.line} {p.key}: {p.message}" for p in exc.problems]
     return []

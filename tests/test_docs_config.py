@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import shipped_variant
 
 from reminder.config import ConfigError, load
 
@@ -25,16 +26,6 @@ def quoted(prefix: str) -> list[str]:
     """The lines of docs/config.md (inside code blocks or backticks) that start with `prefix`."""
     pattern = rf"^\s*`?({re.escape(prefix)}.*?)`?$"
     return [m.group(1) for m in re.finditer(pattern, DOC, re.M)]
-
-
-def edited(tmp_path: Path, *edits: tuple[str, str]) -> Path:
-    text = SHIPPED.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def said(path: Path, shown_as: str = "config.toml") -> list[str]:
@@ -61,14 +52,16 @@ def test_quoted_assumed_warning_matches() -> None:
 
 def test_quoted_ended_period_warning(tmp_path: Path) -> None:
     """The ended-period example is what check says of task 1 without its assumption."""
-    path = edited(tmp_path, (TASK1_ASSUMED, TASK1_ASSUMED.removeprefix("assumed = true\n")))
+    path = shipped_variant(
+        tmp_path, (TASK1_ASSUMED, TASK1_ASSUMED.removeprefix("assumed = true\n"))
+    )
     [doc] = [q for q in quoted("warning: config.toml:") if "names a period" in q]
     assert doc in said(path), f"{doc!r} vs {said(path)}: {FIX}"
 
 
 def test_quoted_errors_are_what_check_says(tmp_path: Path) -> None:
     """The two unknown ids of "Checking a file" are reported together, at those lines."""
-    path = edited(
+    path = shipped_variant(
         tmp_path,
         (
             'lead = "so-noi-vu"\nsupport = ["truong-chinh-tri"',
