@@ -6,8 +6,9 @@ attributes give the type, the default and the limits (`key(...)`), as a dataclas
 (a key path and one sentence) and returns the Config, or None when anything was wrong.
 
 The checks are strict, as TOML is typed: "1" is not a number, 1 is not true, a date in quotes
-is text. Only a whole number is taken where a decimal one is expected. The sentences keep the
-wording that docs/config.md quotes ("Input should be greater than or equal to 1 (got 0)").
+is text; the one conversion is a whole number taken where a decimal is expected. The
+sentences keep the wording that docs/config.md quotes ("Input should be greater than or equal
+to 1 (got 0)").
 
 Why not a validation library: this used pydantic, and building its models took 0.25 s of
 every `reminder check` and `reminder upcoming` (issue 12); the file needs only the checks
@@ -175,8 +176,9 @@ def _table(cls: type[T], data: object, path: KeyPath, out: Collector) -> T | Non
         if good:
             values[f.name] = value
         ok = ok and good
+    known = set(allowed_keys(cls))
     for name in data:
-        if name not in {f.toml for f in fields_of(cls)}:
+        if name not in known:
             out.error((*path, name), _unknown(cls, name))
             ok = False
     return cls(**values) if ok else None
