@@ -101,21 +101,41 @@ def plan(
     return found
 
 
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while the plan is built, then as it was.
+class _CollectorPause:
+    """Python's cyclic garbage collector off while any plan is being built, then as it was.
 
     A plan is hundreds of thousands of new objects that form no cycle; each collection
     the allocations trigger walks all of them again, a quarter of the time of a 10,000-task
     plan (docs/performance.md). Reference counting still frees everything as usual.
+
+    plan() runs in several threads at once (the daemon's cycle, the web pages), and the
+    switch is process-wide: the first to enter turns it off, the last to leave restores it.
+    Each saving and restoring the state it found would leave it off for good when two
+    overlap (the second finds it off).
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_cycle_collector_paused = _CollectorPause()
 
 
 def task_reminders(

@@ -692,3 +692,35 @@ def test_the_last_reminder_of_an_early_rung_ladder_lasts_the_deadline_day() -> N
     [reminder] = [r for r in found if r.key == _NV01.format("D-14", *_LEAD)]
     use = useful_until(cat, reminder, cal, timedelta(hours=24))
     assert use.until == datetime(2026, 12, 16, 0, 0, tzinfo=VN_TZ)
+
+
+def test_collector_pause_overlapping_in_two_threads() -> None:
+    """Two plans overlapping in two threads leave the garbage collector on, as it was."""
+    import gc
+    import threading
+
+    from reminder.planner import _cycle_collector_paused
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with _cycle_collector_paused():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait(5)
+        with _cycle_collector_paused():
+            b_in.set()
+            a_out.wait(5)
+            seen.append(gc.isenabled())  # the first has left; this one is still planning
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [False] and gc.isenabled()
