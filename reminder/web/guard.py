@@ -15,9 +15,11 @@ Everything that comes in is checked here before a page sees it:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -115,3 +117,26 @@ def refuse(request: web.Request, what: str) -> None:
     if path.startswith("/xac-nhan/"):
         path = "/xac-nhan/…"
     log.warning("refused %s %s from %s: %s", request.method, path, client_of(request), what)
+
+
+# A path on this site, in the characters a URL path and query may hold unescaped (RFC 3986),
+# neither "//host" nor "/\\host" (both leave the site), nothing a browser strips or folds
+# (tab, CR/LF, spaces, backslash, non-ASCII such as fullwidth or division slashes).
+_SAME_SITE = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+
+
+def same_site_path(target: str) -> str:
+    """`target` if it is a path on this site, else "/": the redirect after logging in.
+
+    Checked as sent and once more after each round of percent-decoding (up to 4), so
+    "/%2F%2Fhost" or "/%09/host" cannot turn into a way off the site at a later decoder.
+    """
+    text = target
+    for _ in range(4):
+        if not _SAME_SITE.fullmatch(text):
+            return "/"
+        decoded = unquote(text, errors="replace")
+        if decoded == text:
+            return target
+        text = decoded
+    return "/"

@@ -47,6 +47,7 @@ from reminder.web.guard import (
     LoginLimiter,
     client_of,
     refuse,
+    same_site_path,
 )
 from reminder.workdays import WorkCalendar
 
@@ -175,7 +176,7 @@ class Site:
             code,
             error=error,
             csrf=self.links.form_token(nonce),
-            next=_local(request.query.get("tiep", "/")),
+            next=same_site_path(request.query.get("tiep", "/")),
         )
         response.set_cookie(
             FORM_COOKIE, nonce, httponly=True, samesite="Strict", secure=self.secure_cookie()
@@ -206,7 +207,7 @@ class Site:
             refuse(request, "wrong viewer password")
             return await self.login_form(request, error="sai-mat-khau", code=403)
         self.limiter.succeeded(client)
-        response = web.HTTPSeeOther(_local(str(form.get("tiep", "/"))))
+        response = web.HTTPSeeOther(same_site_path(str(form.get("tiep", "/"))))
         response.set_cookie(
             SESSION_COOKIE,
             self.links.session(web_settings.password),
@@ -492,13 +493,6 @@ def _nonce() -> str:
     import secrets
 
     return secrets.token_urlsafe(16)
-
-
-def _local(target: str) -> str:
-    """A redirect target on this site only ("/…", never "//host" or "http://…")."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 def _int(text: str, default: int, lo: int, hi: int) -> int:
