@@ -99,7 +99,7 @@ def warm_bytecode() -> None:
         cfg = str(folder / "config.toml")
         imports = (
             "import aiosmtplib, aiosmtpd.smtp, aiohttp.web, apprise, reminder.cli, "
-            "reminder.commands, reminder.daemon, reminder.channels.email, "
+            "reminder.commands.daily, reminder.commands.ops, reminder.daemon, reminder.channels.email, "
             "reminder.channels.outbox, reminder.channels.telegram, bench.sink, bench.tg_server"
         )
         for cmd in (

@@ -1,8 +1,7 @@
-"""The `reminder` command: argument parsing and exit codes. Commands live elsewhere.
+"""The `reminder` command: argument parsing, and errors turned into exit codes.
 
-Exit codes follow sysexits: 0 ok, 64 bad usage, 65 bad data on the command line,
-69 a service unavailable, 70 an internal error, 73 an output file that cannot be written,
-75 a temporary failure, 77 no permission (another user's state folder), 78 bad configuration.
+The commands live in reminder/commands/ (one module per family), the exit codes in
+reminder/exitcodes.py (sysexits; one table for every subcommand).
 Heavy libraries (the database, Telegram) are imported only by the
 commands that need them, so `check` and `upcoming` stay fast.
 """
@@ -16,23 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import NoReturn
 
-EX_OK = 0
-EX_USAGE = 64
-EX_DATAERR = 65
-EX_UNAVAILABLE = 69
-EX_SOFTWARE = 70
-EX_CANTCREAT = 73
-EX_TEMPFAIL = 75
-EX_NOPERM = 77
-EX_CONFIG = 78
-
-
-class UsageError(Exception):
-    """A mistake on the command line; exit 64 (or `code`) with one line."""
-
-    def __init__(self, message: str, code: int = EX_USAGE):
-        super().__init__(message)
-        self.code = code
+from reminder.exitcodes import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_USAGE, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -293,27 +276,17 @@ def _parse_now(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=VN_TZ)
 
 
-def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from reminder import commands
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function of subcommand `name`; only its module is imported."""
+    import importlib
 
-    return {
-        "check": commands.check,
-        "upcoming": commands.upcoming,
-        "explain": commands.explain,
-        "run": commands.run,
-        "preview": commands.preview,
-        "send-test": commands.send_test,
-        "history": commands.history,
-        "done": commands.done,
-        "retry": commands.retry,
-        "report": commands.report,
-        "telegram-chats": commands.telegram_chats,
-        "import": commands.import_,
-        "doctor": commands.doctor,
-        "telegram-link": commands.telegram_link,
-        "ics": commands.ics,
-        "ledger": commands.ledger,
-    }
+    from reminder.commands import COMMANDS
+
+    module, function = COMMANDS[name]
+    found: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(f"reminder.commands.{module}"), function
+    )
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -322,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reminder.config import ConfigError
 
     try:
-        return _commands()[args.command](args)
+        return _command(args.command)(args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

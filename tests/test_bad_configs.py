@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from reminder.cli import EX_CONFIG, main
+from reminder.cli import main
 from reminder.config import ConfigError, load
+from reminder.exitcodes import EX_CONFIG
 
 CORPUS = Path(__file__).parent / "bad_configs"
 FILES = sorted(CORPUS.glob("[0-9][0-9]-*.toml"))

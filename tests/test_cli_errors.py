@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from helpers import write_config
 
-from reminder.cli import EX_DATAERR, EX_UNAVAILABLE, main
+from reminder.cli import main
+from reminder.exitcodes import EX_DATAERR, EX_UNAVAILABLE
 
 NOW = "2026-12-01T08:00:00+07:00"
 COMMANDS = [
