@@ -8,10 +8,13 @@ timezone-aware datetimes.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -330,6 +333,9 @@ class WebSettings:
     public_url: str | None = None  # "https://nhachan.tinh.example", no trailing slash
     password: str | None = field(default=None, repr=False)
     link_days: int = 90  # a confirmation link expires this many days after its deadline
+    # The peers whose X-Forwarded-For / X-Real-IP is believed (a reverse proxy in front):
+    # loopback with `behind_proxy`, plus `trusted_proxies`; empty: the headers are ignored.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

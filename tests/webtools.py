@@ -27,13 +27,16 @@ WEB_PASSWORD = "mật-khẩu-xem-2026"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=VN_TZ)
 
 
-def web_config(folder: Path, *, listen: str = "127.0.0.1:0", public_url: str = "") -> Path:
+def web_config(
+    folder: Path, *, listen: str = "127.0.0.1:0", public_url: str = "", extra: str = ""
+) -> Path:
     """The shipped config in `folder` with a [web] table (secrets from the environment:
-    REMINDER_WEB_SECRET and REMINDER_WEB_PASSWORD, set by the caller)."""
+    REMINDER_WEB_SECRET and REMINDER_WEB_PASSWORD, set by the caller); `extra` are more
+    lines of that table."""
     path = write_config(folder)
     url = f'public_url = "{public_url}"\n' if public_url else ""
     with path.open("a", encoding="utf-8") as f:
-        f.write(f'\n[web]\nlisten = "{listen}"\n{url}')
+        f.write(f'\n[web]\nlisten = "{listen}"\n{url}{extra}')
     return path
 
 
@@ -84,9 +87,12 @@ def csrf_of(page: str) -> str:
 
 
 @asynccontextmanager
-async def running_site(folder: Path, ledger_url: str | None = None) -> AsyncIterator[WebSite]:
-    """Serve the pages of a fresh config in `folder` on 127.0.0.1 until the block ends."""
-    settings = load(web_config(folder))
+async def running_site(
+    folder: Path, ledger_url: str | None = None, *, public_url: str = "", web_extra: str = ""
+) -> AsyncIterator[WebSite]:
+    """Serve the pages of a fresh config in `folder` on 127.0.0.1 until the block ends
+    (`public_url`, `web_extra`: more of its [web] table)."""
+    settings = load(web_config(folder, public_url=public_url, extra=web_extra))
     ledger = Ledger(ledger_url or settings.database_url)
     if ledger_url is None:
         ledger.migrate()

@@ -7,6 +7,7 @@ assumed dates) ride along in Settings.warnings.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 import unicodedata
@@ -28,6 +29,7 @@ from reminder.model import (
     Catalog,
     DayOffRule,
     Escalation,
+    IPNetwork,
     LeadTimes,
     LeadUnit,
     Milestone,
@@ -390,7 +392,17 @@ def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:
         public_url=w.public_url.rstrip("/") if w.public_url else None,
         password=password,
         link_days=w.link_days_after_deadline,
+        trusted_proxies=_proxies(w),
     )
+
+
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def _proxies(w: schema.Web) -> tuple[IPNetwork, ...]:
+    """The networks whose forwarded-client headers are believed (checked by the schema)."""
+    named = tuple(ipaddress.ip_network(p, strict=False) for p in w.trusted_proxies)
+    return (LOOPBACK if w.behind_proxy else ()) + named
 
 
 def _agencies(cfg: schema.Config) -> dict[str, Agency]:

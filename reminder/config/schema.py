@@ -9,6 +9,7 @@ and evaluated once at import they cost less than compiling them from strings.
 """
 
 import datetime as dt
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable
@@ -165,6 +166,15 @@ def _listen(v: str) -> str:
     return f'expected host:port, e.g. "127.0.0.1:8765" (got {v!r})'
 
 
+def _networks(v: list[str]) -> str:
+    for item in v:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f'expected IP addresses or networks, e.g. ["10.0.0.5", "10.1.0.0/24"] (got {item!r})'
+    return ""
+
+
 def _public_url(v: str) -> str:
     if _PUBLIC_URL.match(v):
         return ""
@@ -275,6 +285,8 @@ class Web(Table):
     password_env: str | None = "REMINDER_WEB_PASSWORD"
     password_file: str | None = None
     link_days_after_deadline: int = key(default=90, ge=1, le=3660)
+    behind_proxy: bool = False
+    trusted_proxies: list[str] = key(default=[], check=_networks)
 
 
 class Templates(Table):

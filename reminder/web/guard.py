@@ -8,12 +8,15 @@ Everything that comes in is checked here before a page sees it:
   password changes;
 - every POST carries a CSRF token bound to its form (the link it confirms, or the login
   cookie), made by `reminder.links`;
-- failed logins are limited per client address and overall (`LoginLimiter`), so a
-  password cannot be guessed quickly; a refused attempt is logged once at WARNING.
+- failed logins back off per real client and for the account (`LoginLimiter`), so a
+  password cannot be guessed quickly and one client cannot lock out the others; the real
+  client is the peer, or behind a trusted proxy the address it forwards (`client_of`);
+  a refused attempt is logged once at WARNING.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -23,6 +26,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+
+from reminder.model import IPNetwork
 
 log = logging.getLogger("reminder.web")
 
@@ -68,13 +73,31 @@ def security_headers(hsts: bool) -> Middleware:
 
 
 class LoginLimiter:
-    """Failed logins: at most `per_client` per client address and `overall` in all within
-    `window` seconds; past that, logins are refused until the oldest failure ages out."""
+    """Failed logins, with backoff per client (the real client, `client_of`) and for the
+    account (the viewer password) as a whole.
 
-    def __init__(self, per_client: int = 5, overall: int = 30, window: float = 900.0) -> None:
-        self.per_client = per_client
-        self.overall = overall
+    A client may get the password wrong `free` times within `window` seconds; after that it
+    waits `backoff` seconds after its last failure, doubling with each further failure up to
+    `window`. Other clients are not held up: a colleague's typos or an attacker's guesses
+    from one address never lock out an office. When the account as a whole has seen
+    `account_pressure` failures within `window` (guessing from many addresses), a client
+    that has failed even once waits until `window` after its last failure: each address
+    then gets one guess per window, while a client with no failure may still log in.
+    """
+
+    def __init__(
+        self,
+        free: int = 5,
+        backoff: float = 60.0,
+        window: float = 900.0,
+        account_pressure: int = 30,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.free = free
+        self.backoff = backoff
         self.window = window
+        self.account_pressure = account_pressure
+        self.max_clients = max_clients
         self.failures: dict[str, deque[float]] = {}
         self.all: deque[float] = deque()
 
@@ -85,30 +108,96 @@ class LoginLimiter:
     def retry_after(self, client: str, now: float | None = None) -> float:
         """Seconds until `client` may try again (0: now)."""
         now = time.monotonic() if now is None else now
-        mine = self.failures.get(client, deque())
-        self._prune(mine, now)
         self._prune(self.all, now)
-        waits = [0.0]
-        if len(mine) >= self.per_client:
-            waits.append(mine[0] + self.window - now)
-        if len(self.all) >= self.overall:
-            waits.append(self.all[0] + self.window - now)
+        mine = self.failures.get(client)
+        if mine is None:
+            return 0.0
+        self._prune(mine, now)
         if not mine:
-            self.failures.pop(client, None)
-        return max(waits)
+            del self.failures[client]
+            return 0.0
+        last, count = mine[-1], len(mine)
+        wait = 0.0
+        if count >= self.free:
+            wait = min(self.window, self.backoff * 2 ** (count - self.free))
+        if len(self.all) >= self.account_pressure:
+            wait = self.window
+        return max(0.0, last + wait - now)
 
     def failed(self, client: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
+        if client not in self.failures and len(self.failures) >= self.max_clients:
+            self._forget_oldest(now)
         self.failures.setdefault(client, deque()).append(now)
         self.all.append(now)
+        while len(self.all) > self.account_pressure * 4:
+            self.all.popleft()
 
     def succeeded(self, client: str) -> None:
         self.failures.pop(client, None)
 
+    def _forget_oldest(self, now: float) -> None:
+        """Keep the table bounded: drop the clients whose failures aged out, else the one
+        whose last failure is oldest."""
+        for client in [c for c, t in self.failures.items() if now - t[-1] >= self.window]:
+            del self.failures[client]
+        if len(self.failures) >= self.max_clients:
+            del self.failures[min(self.failures, key=lambda c: self.failures[c][-1])]
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Proxies = Callable[[], tuple[IPNetwork, ...]]
+PROXIES: web.AppKey[Proxies] = web.AppKey("proxies")
+
+
+def _address(text: str | None) -> Address | None:
+    if not text:
+        return None
+    try:
+        found = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return found.ipv4_mapped
+    return found
+
+
+def real_client(
+    peer: str | None,
+    forwarded_for: list[str],
+    real_ip: str | None,
+    trusted: tuple[IPNetwork, ...],
+) -> str:
+    """The client's address: the direct peer, unless the peer is a trusted proxy; then the
+    nearest address in X-Forwarded-For (read from the right) that is not itself a trusted
+    proxy, or X-Real-IP when there is no X-Forwarded-For. A client cannot forge its way in:
+    what it writes into the header stands left of what its proxy appends, and a peer that is
+    not trusted is taken as it is, whatever it sends."""
+    found = _address(peer)
+    if found is None or not any(found in net for net in trusted):
+        return str(found) if found is not None else (peer or "?")
+    hops = [h for h in ",".join(forwarded_for).split(",") if h.strip()]
+    if not hops and real_ip:
+        hops = [real_ip]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            break
+        found = address
+        if not any(address in net for net in trusted):
+            break
+    return str(found)
+
 
 def client_of(request: web.Request) -> str:
-    """The client's address as the server sees it (the proxy's, behind a reverse proxy)."""
-    return request.remote or "?"
+    """The real client's address (behind a trusted reverse proxy: the one it forwards)."""
+    proxies = request.app.get(PROXIES)
+    return real_client(
+        request.remote,
+        request.headers.getall("X-Forwarded-For", []),
+        request.headers.get("X-Real-IP"),
+        proxies() if proxies is not None else (),
+    )
 
 
 def refuse(request: web.Request, what: str) -> None:

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from reminder.config import Settings
 from reminder.ledger import Ledger
-from reminder.web.guard import LoginLimiter, security_headers
+from reminder.model import IPNetwork
+from reminder.web.guard import PROXIES, LoginLimiter, security_headers
 from reminder.web.pages import Site
 
 log = logging.getLogger("reminder.web")
@@ -32,9 +33,14 @@ def make_app(
     current = settings()
     hsts = bool(current.web and (current.web.public_url or "").startswith("https://"))
     app = web.Application(middlewares=[security_headers(hsts)], client_max_size=CLIENT_MAX_SIZE)
+    app[PROXIES] = lambda: _proxies(settings())
     site = Site(settings, ledger, clock, LoginLimiter())
     app.add_routes(site.routes())
     return app
+
+
+def _proxies(settings: Settings) -> tuple[IPNetwork, ...]:
+    return settings.web.trusted_proxies if settings.web else ()
 
 
 class WebServer:
