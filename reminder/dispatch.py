@@ -57,6 +57,7 @@ SENDERS = 2
 # Messages per claim: a batch larger than this is claimed and sent slice by slice, so that
 # several daemons share it and a crash strands at most one slice (see _slices).
 CLAIM_SLICE = 200
+BACKOFF_CAP = timedelta(days=7)  # a server's "retry after" is believed up to this
 
 
 @dataclass
@@ -569,10 +570,13 @@ class Dispatcher:
     def backoff(self, attempts: int, retry_after: float | None = None) -> timedelta:
         """initial × 2^(attempts−1), capped; never sooner than the server asked."""
         policy = self.settings.retry
-        wait = min(policy.initial * (2 ** max(attempts - 1, 0)), policy.maximum)
+        # The doubling is capped before it is multiplied: without max_attempts a row is
+        # retried for as long as it is useful, and 2**attempts would overflow a timedelta.
+        doublings = min(max(attempts - 1, 0), 64)
+        wait = min(policy.initial.total_seconds() * 2.0**doublings, policy.maximum.total_seconds())
         if retry_after:
-            wait = max(wait, timedelta(seconds=retry_after))
-        return wait
+            wait = max(wait, min(retry_after, BACKOFF_CAP.total_seconds()))
+        return timedelta(seconds=wait)
 
 
 @dataclass

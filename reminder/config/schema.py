@@ -217,11 +217,14 @@ class Reminders(Table):
 class Delivery(Table):
     catch_up_hours: float = key(default=24, ge=0, le=24 * 31)
     max_attempts: int | None = key(default=None, ge=1, le=100)  # None: while useful
-    retry_initial_seconds: float = key(default=60, gt=0)
+    retry_initial_seconds: float = key(default=60, gt=0, le=24 * 3600)  # a day
     retry_max_seconds: float = key(
-        default=3600, gt=0, check=Check(_cap_above_start, against="retry_initial_seconds")
+        default=3600,
+        gt=0,
+        le=7 * 24 * 3600,  # a week
+        check=Check(_cap_above_start, against="retry_initial_seconds"),
     )
-    lease_minutes: float = key(default=5, gt=0)
+    lease_minutes: float = key(default=5, gt=0, le=24 * 60)  # a day
 
 
 class Database(Table):
