@@ -35,7 +35,9 @@ class Frequency(enum.StrEnum):
     HALF_YEARLY = "half_yearly"  # 6 tháng/lần
     ONCE = "once"  # Năm 2026, Quý I/2026, Tháng 6/2026
     TRIGGERED = "triggered"  # Sau khi có hướng dẫn của Trung ương
-    ASSIGNED = "assigned"  # Theo nhiệm vụ được giao
+    ASSIGNED = "assigned"  # Theo nhiệm vụ được giao; Theo chỉ đạo của UBND tỉnh
+    ONGOING = "ongoing"  # Thường xuyên: no deadline, only periodic progress reports
+    SPAN = "span"  # Giai đoạn 2026 - 2030: done by the end, a progress report each year before
 
 
 class DayOffRule(enum.StrEnum):
@@ -58,7 +60,12 @@ class Recurrence:
     """What a timing phrase means, possibly completed by structured fields in config.
 
     `period` is set for ONCE: "2026" (a year), "2026-Q1" (a quarter) or "2026-06" (a month).
-    `fixed_due` is a (day, month) given by the phrase itself ("Trước ngày 15/12 hằng năm").
+    `fixed_due` is a (day, month) given by the phrase itself ("Trước ngày 15/12 hằng năm",
+    "Trước ngày 30/6/2027" with period "2027"). `period_due` is a (day, month of the period)
+    given by the phrase for a quarterly/half-yearly/monthly task ("Hằng quý (trước ngày 20
+    tháng cuối quý)" → (20, 3)). `day_off_rule` is the phrase's own: "trước" (by that day)
+    moves a deadline on a day off to the working day before. For SPAN, `start_year` and
+    `end_year` are the period's years.
     """
 
     frequency: Frequency
@@ -68,6 +75,8 @@ class Recurrence:
     end_year: int | None = None
     period: str | None = None
     fixed_due: tuple[int, int] | None = None
+    period_due: tuple[int, int] | None = None
+    day_off_rule: DayOffRule | None = None
     phrase: str = ""  # the phrase as written in the appendix
     reading: str = ""  # how it was read, in plain words, for `reminder explain`
 
@@ -94,6 +103,7 @@ class Milestone:
     dates: tuple[date, ...] = ()
     day_off_rule: DayOffRule | None = None  # None: the task's, then the calendar's rule
     assumed: bool = False  # True: an assumption of ours, for ops to confirm or adjust
+    progress: bool = False  # a progress report (báo cáo tiến độ), not the task's completion
 
 
 @dataclass(frozen=True, slots=True)

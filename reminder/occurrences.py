@@ -13,6 +13,11 @@ Policies
   within start_year … end_year.
 - ONCE: the single period of `Recurrence.period` ("2026", "2026-Q1", "2026-H2", "2026-06"),
   labelled by it; start_year / end_year do not apply.
+- ONGOING ("Thường xuyên"): a year period "2026" each year within start_year … end_year;
+  its milestones are progress reports (the office's report dates), never a completion
+  deadline.
+- SPAN ("Giai đoạn 2026 - 2030"): a year period each year start_year … end_year; progress
+  milestones are due in each year but the last, the others (completion) only in the last.
 - TRIGGERED: nothing until `task.trigger_date`; then one occurrence "trigger-YYYY-MM-DD"
   from that day to its latest milestone deadline; a milestone is due `days_after` calendar
   days after the trigger (0 when not given).
@@ -22,11 +27,13 @@ Policies
 - A milestone in a year period ("2026"): `due` (day, month) in that year; else `due_day` in
   month `due_month` (default December); else the phrase's `fixed_due`; else 31/12.
 - A milestone in a quarter, half or month: `due_day` in month `due_month` of the period
-  (1-based, default the period's last month); no day means the month's last day. `due`
+  (1-based, default the period's last month); else the phrase's `period_due`; no day means
+  the month's last day. `due`
   (day, month) cannot be placed in such a period and is a ValueError.
 - Civil Code: a day missing from its month means the month's last day (31 → 30/04;
   29/02 → 28/02 in a common year). Days outside 1–31 and months outside 1–12 are errors.
-- Day-off rule: the milestone's, else the task's, else `default_rule`; the move and its
+- Day-off rule: the milestone's, else the task's, else the phrase's ("trước …": the working
+  day before), else `default_rule`; the move and its
   reasons come from `WorkCalendar.move_deadline`. `Deadline.nominal` is the date before
   the move, `Deadline.due` the date after it.
 - `Task.enabled` is not looked at: skipping disabled tasks is the planner's business.
@@ -143,6 +150,8 @@ def _spans(rec: Recurrence, years: Iterable[int]) -> list[_Span]:
         return [span] if span.year in wanted else []
     if rec.frequency in (Frequency.TRIGGERED, Frequency.ASSIGNED):
         return []
+    if rec.frequency in (Frequency.ONGOING, Frequency.SPAN):
+        return [_year_span(y) for y in sorted(wanted) if _in_scope(rec, None, y)]
     anchor = _check_interval(rec)
     return [
         span
@@ -206,12 +215,15 @@ def _due_in_year(rec: Recurrence, ms: Milestone, year: int) -> date:
     return date(year, 12, 31)
 
 
-def _due_in_span(ms: Milestone, span: _Span) -> date:
+def _due_in_span(rec: Recurrence, ms: Milestone, span: _Span) -> date:
     if ms.due is not None:
         raise ValueError(
             f"milestone {ms.id!r}: a (day, month) `due` cannot be placed in period "
             f"{span.label}; use due_day and due_month (month of the period, 1–{span.months})"
         )
+    if ms.due_day is None and ms.due_month is None and rec.period_due is not None:
+        day, k = rec.period_due
+        return civil_date(span.year, span.first_month + min(k, span.months) - 1, day)
     k = ms.due_month or span.months
     if not 1 <= k <= span.months:
         raise ValueError(
@@ -232,17 +244,27 @@ def _nominal_dates(task: Task, ms: Milestone, spans: list[_Span]) -> Iterator[tu
             yield _trigger_label(task), _trigger_due(task, ms)
         return
     for span in spans:
+        if task.timing.frequency is Frequency.SPAN and not _in_span_year(task.timing, ms, span):
+            continue
         if span.is_year:
             yield span.label, _due_in_year(task.timing, ms, span.year)
         else:
-            yield span.label, _due_in_span(ms, span)
+            yield span.label, _due_in_span(task.timing, ms, span)
+
+
+def _in_span_year(rec: Recurrence, ms: Milestone, span: _Span) -> bool:
+    """A period's progress reports fall in its years but the last, its completion in the last."""
+    last = span.year == rec.end_year
+    return last != ms.progress
 
 
 def _rule(task: Task, ms: Milestone, default: DayOffRule) -> DayOffRule:
-    """The milestone's day-off rule, else the task's, else the default."""
+    """The milestone's day-off rule, else the task's, else the phrase's, else the default."""
     if ms.day_off_rule is not None:
         return ms.day_off_rule
-    return task.day_off_rule if task.day_off_rule is not None else default
+    if task.day_off_rule is not None:
+        return task.day_off_rule
+    return task.timing.day_off_rule if task.timing.day_off_rule is not None else default
 
 
 def deadlines(

@@ -83,6 +83,7 @@ class Item:
     moved: tuple[str, ...] = ()  # why the deadline moved
     days: int = 0  # days late (DONE_LATE) or overdue (OVERDUE), else 0
     completion: Completion | None = None
+    progress: bool = False  # a progress report (ongoing task, period): not the task's deadline
 
 
 @dataclass(slots=True)
@@ -204,7 +205,10 @@ def _classify(
     done: Completion | None,
     today: date,
 ) -> Item:
-    """One deadline's class; `leads` maps a lead to (counted for, label)."""
+    """One deadline's class; `leads` maps a lead to (counted for, label). A progress
+    report is classed like any milestone (a report not sent is overdue), flagged `progress`:
+    an ongoing task has no completion deadline of its own to be late for."""
+    ms = _milestone(task, d.milestone_id)
     if done is not None:
         late = (done.done_on - d.due).days
         state, days = (State.DONE_LATE, late) if late > 0 else (State.DONE_ON_TIME, 0)
@@ -218,7 +222,7 @@ def _classify(
         task_title=task.title,
         occurrence=d.occurrence,
         milestone_id=d.milestone_id,
-        milestone_name=_milestone(task, d.milestone_id).name,
+        milestone_name=ms.name,
         agency=task.lead,
         counted_for=leads[task.lead][0],
         agency_label=leads[task.lead][1],
@@ -228,6 +232,7 @@ def _classify(
         moved=d.reasons,
         days=days,
         completion=done,
+        progress=ms.progress,
     )
 
 

@@ -15,6 +15,8 @@ from reminder.model import Frequency, Recurrence
 from reminder.timing import TimingError, parse_phrase, recurrence_problems, with_overrides
 
 PERIODIC = {Frequency.QUARTERLY, Frequency.HALF_YEARLY, Frequency.MONTHLY}
+# ongoing tasks and periods get the office's progress reports ([reminders] progress_reports)
+SELF_PLANNED = {Frequency.ONGOING, Frequency.SPAN}
 
 
 def crosscheck(cfg: schema.Config, out: Collector) -> dict[str, Recurrence]:
@@ -192,7 +194,8 @@ def _culprit(problem: str, task: schema.Task) -> str:
 def _check_milestones(
     task: schema.Task, rec: Recurrence, path: tuple[str | int, ...], out: Collector
 ) -> None:
-    if not task.milestones and rec.fixed_due is None:
+    gives_own = rec.fixed_due or rec.period_due
+    if not task.milestones and not gives_own and rec.frequency not in SELF_PLANNED:
         out.error(
             (*path, "milestones"),
             "this task needs at least one [[tasks.milestones]] (its timing gives no date)",
@@ -238,6 +241,11 @@ def _check_milestone(
         out.error(
             (*path, "due_day"),
             f'due_day is for quarterly/half-yearly/monthly tasks; {rec.reading!r} needs due = "DD/MM"',
+        )
+    elif m.progress and freq not in SELF_PLANNED:
+        out.error(
+            (*path, "progress"),
+            f"progress = true is for ongoing tasks and periods; {rec.reading!r} is neither",
         )
     elif kind == "days_after" and freq != Frequency.TRIGGERED:
         out.error(

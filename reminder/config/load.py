@@ -29,6 +29,7 @@ from reminder.model import (
     Catalog,
     DayOffRule,
     Escalation,
+    Frequency,
     IPNetwork,
     LeadTimes,
     LeadUnit,
@@ -181,7 +182,7 @@ def _build(
             cfg.plan.sender,
             cfg.plan.reports_to,
         ),
-        tasks=tuple(_task(t, recurrences[t.id]) for t in cfg.tasks),
+        tasks=tuple(_task(t, recurrences[t.id], cfg.reminders.progress_reports) for t in cfg.tasks),
         agencies=_agencies(cfg),
         calendar=_calendar(cfg.calendar),
         lead_times={
@@ -444,7 +445,7 @@ def _ladder(ladder: schema.Ladder) -> LeadTimes:
     )
 
 
-def _task(t: schema.Task, rec: Recurrence) -> Task:
+def _task(t: schema.Task, rec: Recurrence, reports: list[str]) -> Task:
     ladders = None
     if t.reminders and (t.reminders.lead or t.reminders.support):
         ladders = {}
@@ -459,7 +460,7 @@ def _task(t: schema.Task, rec: Recurrence) -> Task:
         timing=rec,
         lead=t.lead,
         support=tuple(t.support),
-        milestones=tuple(_milestone(m) for m in t.milestones) or _implicit(rec),
+        milestones=_milestones(t, rec) or implicit_milestones(rec, reports),
         trigger_date=t.trigger_date,
         day_off_rule=DayOffRule(t.deadline_on_day_off) if t.deadline_on_day_off else None,
         lead_times=ladders,
@@ -469,13 +470,39 @@ def _task(t: schema.Task, rec: Recurrence) -> Task:
     )
 
 
-def _implicit(rec: Recurrence) -> tuple[Milestone, ...]:
-    """A phrase that carries its own date ("Trước ngày 15/12 hằng năm") needs no milestone:
-    one is made from the phrase (the crosscheck requires milestones otherwise)."""
-    return (Milestone(id="han", name=rec.phrase, due=rec.fixed_due),) if rec.fixed_due else ()
+PROGRESS_NAME = "Báo cáo tiến độ thực hiện"  # the implicit progress report's name, as ops read it
+SPAN_NAME = "Hoàn thành nhiệm vụ của giai đoạn"
 
 
-def _milestone(m: schema.Milestone) -> Milestone:
+def implicit_milestones(rec: Recurrence, reports: list[str]) -> tuple[Milestone, ...]:
+    """The milestones a task without any gets from its phrase: its own date ("Trước ngày
+    15/12 hằng năm", "Hằng quý (trước ngày 20 tháng cuối quý)"); for an ongoing task the
+    office's progress reports (`[reminders] progress_reports`) and nothing else; for a period
+    the same reports in each year but the last, and its completion by 31/12 of the last."""
+    if rec.frequency in (Frequency.ONGOING, Frequency.SPAN):
+        days = sorted({schema.day_month(d) for d in reports}, key=lambda dm: (dm[1], dm[0]))
+        out = [
+            Milestone(id=f"bao-cao-{d:02d}{m:02d}", name=PROGRESS_NAME, due=(d, m), progress=True)
+            for d, m in days
+        ]
+        if rec.frequency is Frequency.SPAN:
+            out.append(Milestone(id="hoan-thanh", name=SPAN_NAME, due=(31, 12)))
+        return tuple(out)
+    if rec.fixed_due:
+        return (Milestone(id="han", name=rec.phrase, due=rec.fixed_due),)
+    if rec.period_due:
+        day, month = rec.period_due
+        return (Milestone(id="han", name=rec.phrase, due_day=day, due_month=month),)
+    return ()
+
+
+def _milestones(t: schema.Task, rec: Recurrence) -> tuple[Milestone, ...]:
+    """The configured milestones; an ongoing task's are all progress reports."""
+    ongoing = rec.frequency is Frequency.ONGOING
+    return tuple(_milestone(m, progress=ongoing or m.progress) for m in t.milestones)
+
+
+def _milestone(m: schema.Milestone, *, progress: bool) -> Milestone:
     return Milestone(
         id=m.id,
         name=m.name,
@@ -486,6 +513,7 @@ def _milestone(m: schema.Milestone) -> Milestone:
         dates=tuple(sorted(m.dates or ())),
         day_off_rule=DayOffRule(m.deadline_on_day_off) if m.deadline_on_day_off else None,
         assumed=m.assumed,
+        progress=progress,
     )
 
 

@@ -209,9 +209,18 @@ class Ladder(Table):
     overdue: list[int] = key(default=[], each=Limits(ge=1, le=366))
 
 
+def _days_of_year(v: list[str]) -> str:
+    for item in v:
+        if problem := _raising(day_month)(item):
+            return problem
+    return ""
+
+
 class Reminders(Table):
     lead: Ladder = key(default=Ladder(before=[30, 14, 7, 3, 1, 0]))
     support: Ladder = key(default=Ladder(before=[14, 3]))
+    # the office's progress-report days for ongoing tasks and periods ("Thường xuyên")
+    progress_reports: list[str] = key(default=["15/12"], min_length=1, check=_days_of_year)
 
 
 class Delivery(Table):
@@ -323,6 +332,7 @@ class Milestone(Table):
     dates: list[dt.date] | None = None
     deadline_on_day_off: OnDayOff | None = None
     assumed: bool = False
+    progress: bool = False  # a progress report, not the task's completion
 
 
 class LadderOverride(Table):
@@ -331,7 +341,15 @@ class LadderOverride(Table):
 
 
 Frequency = Literal[
-    "yearly", "quarterly", "monthly", "half_yearly", "once", "triggered", "assigned"
+    "yearly",
+    "quarterly",
+    "monthly",
+    "half_yearly",
+    "once",
+    "triggered",
+    "assigned",
+    "ongoing",
+    "span",
 ]
 
 

@@ -226,8 +226,10 @@ def _milestones(task: ImportedTask, year: int, names_of: dict[str, str]) -> None
     """The assumed milestone for the task's kind of timing (ops set the real dates)."""
     rec = task.recurrence
     freq = rec.frequency if rec else Frequency.YEARLY
-    if rec is not None and rec.fixed_due is not None:
-        return  # "trước ngày 15/12 hằng năm" gives the date itself
+    if rec is not None and (rec.fixed_due or rec.period_due):
+        return  # "trước ngày 15/12 hằng năm", "trước ngày 30/6/2027" give the date itself
+    if freq in (Frequency.ONGOING, Frequency.SPAN):
+        return  # no guessed deadline: the office's progress reports ([reminders])
     if freq is Frequency.TRIGGERED:
         mid, name = "hoan-thanh", names_of["triggered"]
         comment = "assumed: 30 days after trigger_date (set it when the guidance arrives)"
