@@ -14,7 +14,8 @@ purpose is refused for every other (a feed key is not a confirmation link).
   long for that is replaced by its position (`#2`). Forging another task's data needs the
   secret.
 - Feed key: the signature of the agency id (no expiry; rotate the secret to revoke).
-- Form (CSRF) and viewer-session tokens: timed, made and checked by the web server.
+- Form (CSRF) tokens: timed, made and checked by the web server (viewer sessions are kept
+  by the server itself: reminder.web.sessions).
 
 A refused token raises LinkError with `reason` "invalid" (altered, another secret, another
 purpose) or "expired"; the message never contains the token or the secret.
@@ -81,7 +82,6 @@ class Links:
         self._button = Signer(secret, salt="nhachan/telegram-nut")
         self._feed = Signer(secret, salt="nhachan/lich")
         self._form = URLSafeTimedSerializer(secret, salt="nhachan/form")
-        self._session = URLSafeTimedSerializer(secret, salt="nhachan/phien")
 
     # -- confirmation links -----------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class Links:
         if not self._feed.verify_signature(agency, key):
             raise LinkError("invalid", "calendar feed key")
 
-    # -- forms and sessions (timed; checked by the web server) ------------------------------
+    # -- forms (timed; checked by the web server) --------------------------------------------
 
     def form_token(self, bound_to: str) -> str:
         """A CSRF token for a form bound to `bound_to` (a link token or a session)."""
@@ -155,18 +155,6 @@ class Links:
             raise LinkError("invalid", "form token") from None
         if not isinstance(value, str) or not hmac.compare_digest(value, _digest(bound_to)):
             raise LinkError("invalid", "form token")
-
-    def session(self, password: str) -> str:
-        """A viewer-session cookie value, tied to the current viewer password."""
-        return str(self._session.dumps(_digest(password)))
-
-    def check_session(self, value: str, password: str, max_age: int) -> bool:
-        """Whether a session cookie is valid for this password and younger than `max_age` s."""
-        try:
-            stored = self._session.loads(value, max_age=max_age)
-        except BadData:
-            return False
-        return isinstance(stored, str) and hmac.compare_digest(stored, _digest(password))
 
 
 def _digest(text: str) -> str:

@@ -49,6 +49,7 @@ class WebSite:
     ledger: Ledger
     client: aiohttp.ClientSession
     clock: list[datetime]
+    app: web.Application
 
     @property
     def links(self) -> Links:
@@ -106,7 +107,7 @@ async def running_site(
     jar = aiohttp.CookieJar(unsafe=True)
     try:
         async with aiohttp.ClientSession(cookie_jar=jar) as client:
-            yield WebSite(f"http://127.0.0.1:{port}", settings, ledger, client, clock)
+            yield WebSite(f"http://127.0.0.1:{port}", settings, ledger, client, clock, app)
     finally:
         await runner.cleanup()
         ledger.close()

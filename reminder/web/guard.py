@@ -3,9 +3,9 @@
 Everything that comes in is checked here before a page sees it:
 - every answer carries the security headers (`SECURITY_HEADERS`: no scripts, no framing, no
   referrer — a confirmation link is a capability and must not leak to another site);
-- the status pages need a viewer session: a signed cookie made when the viewer password
-  was typed correctly (compared in constant time), valid `SESSION_HOURS`, and void when the
-  password changes;
+- the status pages need a viewer session (`reminder.web.sessions`), opened when the viewer
+  password was typed correctly (compared in constant time) and ended by logging out, by
+  idleness, by age and by a change of the password;
 - every POST carries a CSRF token bound to its form (the link it confirms, or the login
   cookie), made by `reminder.links`;
 - failed logins back off per real client and for the account (`LoginLimiter`), so a
@@ -33,7 +33,6 @@ log = logging.getLogger("reminder.web")
 
 SESSION_COOKIE = "nhachan_phien"
 FORM_COOKIE = "nhachan_form"
-SESSION_HOURS = 12
 FORM_MAX_AGE = 2 * 3600  # seconds a form may stay open before its CSRF token expires
 
 SECURITY_HEADERS = {
@@ -187,6 +186,18 @@ def real_client(
         if not any(address in net for net in trusted):
             break
     return str(found)
+
+
+def _trusted_peer(request: web.Request) -> bool:
+    proxies = request.app.get(PROXIES)
+    peer = _address(request.remote)
+    return peer is not None and proxies is not None and any(peer in n for n in proxies())
+
+
+def forwarded_https(request: web.Request) -> bool:
+    """Whether a trusted proxy says the client came over https (X-Forwarded-Proto)."""
+    proto = request.headers.get("X-Forwarded-Proto", "")
+    return proto.strip().lower() == "https" and _trusted_peer(request)
 
 
 def client_of(request: web.Request) -> str:

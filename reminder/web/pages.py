@@ -2,7 +2,7 @@
 
     GET  /healthz                 200 when the ledger answers, 503 otherwise (no password)
     GET  /dang-nhap, POST          the viewer password (CSRF, limited failures)
-    POST /dang-xuat                end the viewer session
+    POST /dang-xuat                end the viewer session (server-side: the cookie is void after)
     GET  /                         the status matrix (password): ?nam=2026&co-quan=<agency>
     GET  /nhiem-vu/<task>          one task: deadlines, reminders sent, completion records
     GET  /xac-nhan/<token>         a confirmation link: shows the work and a form; changes nothing
@@ -43,12 +43,13 @@ from reminder.web.guard import (
     FORM_COOKIE,
     FORM_MAX_AGE,
     SESSION_COOKIE,
-    SESSION_HOURS,
     LoginLimiter,
     client_of,
+    forwarded_https,
     refuse,
     same_site_path,
 )
+from reminder.web.sessions import Sessions
 from reminder.workdays import WorkCalendar
 
 STATE_ORDER = (
@@ -70,6 +71,7 @@ class Site:
     ledger: Ledger
     clock: Callable[[], datetime]
     limiter: LoginLimiter
+    sessions: Sessions
 
     def __post_init__(self) -> None:
         self._env: tuple[Path, Environment] | None = None
@@ -116,10 +118,7 @@ class Site:
         web_settings = self.settings().web
         if web_settings is None or not web_settings.password:
             return False
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        return bool(cookie) and self.links.check_session(
-            cookie, web_settings.password, SESSION_HOURS * 3600
-        )
+        return self.sessions.check(request.cookies.get(SESSION_COOKIE, ""), web_settings.password)
 
     def require_login(self, request: web.Request) -> None:
         if not self.signed_in(request):
@@ -130,9 +129,12 @@ class Site:
         refuse(request, what)
         return self.page("refused.html", code, reason=reason)
 
-    def secure_cookie(self) -> bool:
+    def secure_cookie(self, request: web.Request) -> bool:
+        """Cookies are `Secure` when people reach the pages over https: `public_url` says
+        so, or a trusted proxy forwarded the request with X-Forwarded-Proto: https."""
         web_settings = self.settings().web
-        return bool(web_settings and (web_settings.public_url or "").startswith("https://"))
+        https = bool(web_settings and (web_settings.public_url or "").startswith("https://"))
+        return https or forwarded_https(request)
 
     # -- routes -----------------------------------------------------------------------------
 
@@ -179,7 +181,12 @@ class Site:
             next=same_site_path(request.query.get("tiep", "/")),
         )
         response.set_cookie(
-            FORM_COOKIE, nonce, httponly=True, samesite="Strict", secure=self.secure_cookie()
+            FORM_COOKIE,
+            nonce,
+            max_age=FORM_MAX_AGE,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure_cookie(request),
         )
         return response
 
@@ -207,14 +214,17 @@ class Site:
             refuse(request, "wrong viewer password")
             return await self.login_form(request, error="sai-mat-khau", code=403)
         self.limiter.succeeded(client)
+        self.sessions.close(request.cookies.get(SESSION_COOKIE, ""))
         response = web.HTTPSeeOther(same_site_path(str(form.get("tiep", "/"))))
+        # Lax, not Strict: a link to the status page in an e-mail or a chat opens it signed
+        # in; what changes anything is a POST, which carries a CSRF token as well.
         response.set_cookie(
             SESSION_COOKIE,
-            self.links.session(web_settings.password),
-            max_age=SESSION_HOURS * 3600,
+            self.sessions.open(web_settings.password),
+            max_age=int(self.sessions.absolute),
             httponly=True,
-            samesite="Strict",
-            secure=self.secure_cookie(),
+            samesite="Lax",
+            secure=self.secure_cookie(request),
         )
         raise response
 
@@ -224,8 +234,9 @@ class Site:
             request, str(form.get("csrf", "")), request.cookies.get(SESSION_COOKIE, "")
         ):
             return self.refused(request, 403, "logout without a valid CSRF token", "bieu-mau")
+        self.sessions.close(request.cookies.get(SESSION_COOKIE, ""))
         response = web.HTTPSeeOther("/dang-nhap")
-        response.del_cookie(SESSION_COOKIE)
+        response.del_cookie(SESSION_COOKIE, secure=self.secure_cookie(request), samesite="Lax")
         raise response
 
     def _form_ok(self, request: web.Request, token: str, bound_to: str) -> bool:

@@ -20,10 +20,12 @@ from reminder.ledger import Ledger
 from reminder.model import IPNetwork
 from reminder.web.guard import PROXIES, LoginLimiter, security_headers
 from reminder.web.pages import Site
+from reminder.web.sessions import Sessions
 
 log = logging.getLogger("reminder.web")
 
 CLIENT_MAX_SIZE = 64 * 1024  # a form is a few hundred bytes
+SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")  # the viewer sessions (tests reach them)
 
 
 def make_app(
@@ -34,7 +36,8 @@ def make_app(
     hsts = bool(current.web and (current.web.public_url or "").startswith("https://"))
     app = web.Application(middlewares=[security_headers(hsts)], client_max_size=CLIENT_MAX_SIZE)
     app[PROXIES] = lambda: _proxies(settings())
-    site = Site(settings, ledger, clock, LoginLimiter())
+    app[SESSIONS] = Sessions()
+    site = Site(settings, ledger, clock, LoginLimiter(), app[SESSIONS])
     app.add_routes(site.routes())
     return app
 
