@@ -146,7 +146,13 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument(
         "--agency", help="only the work of this agency id (a merged one: its successor)"
     )
-    rp.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
+    rp.add_argument(
+        "--format",
+        choices=["table", "csv", "html", "json", "docx"],
+        default="table",
+        help="table (terminal), csv (for programs), html (print-ready A4), json, "
+        "docx (Word, Nghị định 30/2020 form; needs -o)",
+    )
     rp.add_argument("--output", "-o", help="write to this file instead of standard output")
     _now_arg(rp)
 

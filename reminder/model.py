@@ -280,6 +280,21 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class Office:
+    """The office that issues the status report (`[office]`), as it is today. A blank field
+    is printed as a dotted blank, as a draft leaves it, never made up."""
+
+    name: str = ""  # "Văn phòng Ủy ban nhân dân tỉnh": the issuing body
+    parent: str = ""  # "Ủy ban nhân dân tỉnh An Giang": the body above it
+    symbol: str = ""  # "VPUBND": the document symbol after "/BC-"
+    place: str = ""  # "An Giang": the place in the date line
+    signer_authority: str = ""  # "KT. CHÁNH VĂN PHÒNG", when signing for the head
+    signer_title: str = ""  # "PHÓ CHÁNH VĂN PHÒNG"
+    signer_name: str = ""
+    recipients: tuple[str, ...] = ()  # "Nơi nhận", before "- Lưu: VT."
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A rendered message, ready for a channel. Channels send it and nothing else."""
 

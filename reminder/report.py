@@ -13,13 +13,13 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from reminder.model import Catalog, Completion
-from reminder.render import Renderer
+from reminder.model import Catalog, Completion, Office
+from reminder.render import Renderer, rut_gon
 from reminder.status import (
     LABELS,
     Item,
@@ -31,7 +31,7 @@ from reminder.status import (
     period_deadlines,
     totals,
 )
-from reminder.vnformat import ngay, so
+from reminder.vnformat import ky, nfc, ngay, so
 from reminder.workdays import WorkCalendar
 
 FORMATS = ("table", "csv", "html", "json")
@@ -51,6 +51,7 @@ class Report:
     items: list[Item]
     rows: list[Row]
     total: Row
+    office: Office = field(default_factory=Office)
 
     @property
     def overdue(self) -> list[Item]:
@@ -64,6 +65,11 @@ class Report:
         found = [i for i in self.items if i.state is State.DONE_LATE]
         return sorted(found, key=lambda i: (-i.days, i.task_number, i.occurrence))
 
+    @property
+    def entered_late(self) -> list[Item]:
+        """Counted items whose record was entered after `now`, by deadline."""
+        return [i for i in self.items if i.entered_late]
+
 
 def build(
     catalog: Catalog,
@@ -74,9 +80,11 @@ def build(
     *,
     agency: str | None = None,
     cal: WorkCalendar | None = None,
+    office: Office | None = None,
 ) -> Report:
-    """The report of deadlines in [first, last] (and the tasks waiting for a trigger) at
-    `now`; with `agency`, only the work counted for it (a merged agency: its successor)."""
+    """The report of deadlines in [first, last] (and the tasks waiting for a trigger) as of
+    `now`: work finished after `now`'s date is not counted, records entered after `now` are
+    flagged. With `agency`, only the work counted for it (a merged agency: its successor)."""
     cal = cal or WorkCalendar(catalog.calendar)
     items = classify(catalog, period_deadlines(catalog, first, last, cal), completions, now)
     if agency is not None:
@@ -84,7 +92,9 @@ def build(
         items = [i for i in items if i.counted_for == counted]
     rows = matrix(catalog, items)
     local = now.astimezone(catalog.calendar.timezone)
-    return Report(catalog, first, last, local, agency, items, rows, totals(rows))
+    return Report(
+        catalog, first, last, local, agency, items, rows, totals(rows), office or Office()
+    )
 
 
 # -- table ---------------------------------------------------------------------------------
@@ -131,9 +141,19 @@ def table(report: Report) -> str:
     out.append(f"{LABELS[State.OVERDUE]}: {len(overdue)}")
     for i in overdue:
         out.append(
-            f"  NV {i.task_number:>2} {i.occurrence:<10} {i.milestone_name} — hạn {ngay(i.deadline or report.last)}, "
+            f"  NV {i.task_number:>2} {ky(i.occurrence):<10} {i.milestone_name} — hạn {ngay(i.deadline or report.last)}, "
             f"quá {i.days} ngày — {i.agency_label}"
         )
+    entered = report.entered_late
+    if entered:
+        out.append(f"Ghi nhận sau thời điểm báo cáo (đã tính): {len(entered)}")
+        for i in entered:
+            done = i.completion
+            at = done.recorded_at.astimezone(report.now.tzinfo).date() if done else report.now
+            out.append(
+                f"  NV {i.task_number:>2} {ky(i.occurrence):<10} {i.milestone_name} — xong "
+                f"{ngay(done.done_on) if done else ''}, ghi nhận {ngay(at)}"
+            )
     return "\n".join(out)
 
 
@@ -229,6 +249,7 @@ def item_json(i: Item) -> dict[str, Any]:
         "recorded_by": done.by if done else None,
         "ref": done.ref if done else None,
         "note": done.note if done else None,
+        "entered_late": i.entered_late,
     }
 
 
@@ -250,28 +271,217 @@ def json_text(report: Report) -> str:
     return json.dumps(doc, ensure_ascii=False)
 
 
+# -- the letter: the words and cells every printed form shares ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """One table of the printed report: its head and rows as text; `numeric` columns are
+    right-aligned, `centred` ones centred."""
+
+    head: list[str]
+    rows: list[list[str]]
+    numeric: frozenset[int] = frozenset()
+    centred: frozenset[int] = frozenset()
+    total_row: bool = False  # the last row is the total (bold)
+    weights: tuple[int, ...] = ()  # the columns' relative widths
+
+    @property
+    def percents(self) -> list[float]:
+        """The columns' widths in % of the table's."""
+        total = sum(self.weights)
+        return [round(100 * w / total, 1) for w in self.weights]
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """The report in the form of Nghị định 30/2020/NĐ-CP, Phụ lục I, as text: the same
+    strings go into the .docx and the HTML (templates/report_parts.txt has the words)."""
+
+    parent: str
+    issuer: str
+    number: str
+    nation: str
+    motto: str
+    date_line: str
+    kind: str
+    summary: str
+    scope: str
+    opening: str
+    matrix_title: str
+    totals: str
+    matrix: Grid
+    overdue_title: str
+    overdue: Grid
+    no_overdue: str
+    late_title: str
+    late: Grid
+    entered_late_title: str
+    entered_late_intro: str
+    entered_late: Grid
+    note: str
+    recipients_title: str
+    recipients: list[str]
+    signer_authority: str
+    signer_title: str
+    signer_name: str
+
+
+def _deadline(i: Item) -> str:
+    if i.deadline is None:
+        return ""
+    return ngay(i.deadline) + ("*" if i.nominal and i.nominal != i.deadline else "")
+
+
+def letter(report: Report, renderer: Renderer) -> Letter:
+    """The report's texts, from templates/report_parts.txt."""
+    parts = renderer.env.get_template("report_parts.txt").module
+    plan, office, now = report.catalog.plan, report.office, report.now
+
+    def say(name: str, *args: object) -> str:
+        return nfc(str(getattr(parts, name)(*args)).strip())
+
+    def head(name: str) -> list[str]:
+        return say(name).split("|")
+
+    def task(i: Item) -> str:
+        return say("task", i.task_number, ky(i.occurrence), i.task_title)
+
+    def local(at: datetime) -> str:
+        return ngay(at.astimezone(report.catalog.calendar.timezone).date())
+
+    matrix = Grid(
+        [*head("matrix_head_before"), *(s.label for s in State), *head("matrix_head_after")],
+        [
+            [str(n), r.name, *(so(r.counts[s]) for s in State), so(r.total), rate_text(r)]
+            for n, r in enumerate(report.rows, 1)
+        ]
+        + [
+            [
+                "",
+                say("total_row"),
+                *(so(report.total.counts[s]) for s in State),
+                so(report.total.total),
+                rate_text(report.total),
+            ]
+        ],
+        numeric=frozenset(range(2, 2 + len(State) + 2)),
+        centred=frozenset({0}),
+        total_row=True,
+        weights=(5, 22, *(9 for _ in State), 8, 9),
+    )
+    overdue = Grid(
+        head("overdue_head"),
+        [
+            [str(n), task(i), i.milestone_name, i.agency_label, _deadline(i), so(i.days)]
+            for n, i in enumerate(report.overdue, 1)
+        ],
+        numeric=frozenset({5}),
+        centred=frozenset({0, 4}),
+        weights=(6, 38, 21, 19, 14, 9),
+    )
+    late = Grid(
+        head("late_head"),
+        [
+            [
+                str(n),
+                task(i) + (f" ({i.completion.ref})" if i.completion and i.completion.ref else ""),
+                i.milestone_name,
+                i.agency_label,
+                _deadline(i),
+                ngay(i.completion.done_on) if i.completion else "",
+                so(i.days),
+            ]
+            for n, i in enumerate(report.late, 1)
+        ],
+        numeric=frozenset({6}),
+        centred=frozenset({0, 4, 5}),
+        weights=(6, 30, 18, 15, 14, 14, 8),
+    )
+    entered = Grid(
+        head("entered_late_head"),
+        [
+            [
+                str(n),
+                task(i),
+                i.milestone_name,
+                i.agency_label,
+                _deadline(i),
+                ngay(i.completion.done_on) if i.completion else "",
+                local(i.completion.recorded_at) if i.completion else "",
+            ]
+            for n, i in enumerate(report.entered_late, 1)
+        ],
+        centred=frozenset({0, 4, 5, 6}),
+        weights=(6, 28, 17, 15, 14, 14, 14),
+    )
+    agency = report.catalog.agencies[report.agency].name if report.agency else None
+    return Letter(
+        parent=say("parent", office),
+        issuer=say("issuer", office),
+        number=say("number", office),
+        nation=say("motto_nation"),
+        motto=say("motto"),
+        date_line=say("date_line", office, now.date()),
+        kind=say("kind"),
+        summary=say("summary", plan, agency),
+        scope=say("scope", report.first, report.last, now),
+        opening=say("opening", office, plan),
+        matrix_title=say("section_matrix"),
+        totals=say("totals", report.total, list(State), rate_text(report.total)),
+        matrix=matrix,
+        overdue_title=say("section_overdue"),
+        overdue=overdue,
+        no_overdue=say("no_overdue"),
+        late_title=say("section_late"),
+        late=late,
+        entered_late_title=say("section_entered_late"),
+        entered_late_intro=say("entered_late_intro", now),
+        entered_late=entered,
+        note=say("note"),
+        recipients_title=say("recipients_title"),
+        recipients=[line for line in say("recipients", office).splitlines() if line.strip()],
+        signer_authority=say("signer_authority", office),
+        signer_title=say("signer_title", office),
+        signer_name=say("signer_name", office),
+    )
+
+
 # -- HTML ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One bar of the on-time chart, in SVG user units."""
+    """One bar of the on-time chart, in SVG user units; the label on one or two lines."""
 
-    label: str
+    label: list[str]
     rate: float | None
     y: int
     width: float
     text: str
 
 
-CHART_LEFT, CHART_WIDTH, BAR_STEP, BAR_HEIGHT = 230, 380, 26, 16
+CHART_LEFT, CHART_WIDTH, BAR_STEP, BAR_HEIGHT, LABEL_CHARS = 250, 360, 34, 16, 34
+
+
+def _label_lines(name: str) -> list[str]:
+    """An agency's name on at most two lines of LABEL_CHARS, cut between words (the second
+    line shortened with "…" only when the name needs three)."""
+    words, lines = name.split(), [""]
+    for w in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(w) > LABEL_CHARS:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {w}".strip()
+    if len(lines) > 2:
+        lines = [lines[0], rut_gon(" ".join(lines[1:]), LABEL_CHARS)]
+    return lines
 
 
 def chart(rows: list[Row]) -> list[Bar]:
     """Horizontal bars of the on-time rate per agency (no bar when nothing is due)."""
     return [
         Bar(
-            label=r.name,
+            label=_label_lines(r.name),
             rate=r.on_time_rate,
             y=10 + n * BAR_STEP,
             width=round((r.on_time_rate or 0) * CHART_WIDTH, 1),
@@ -282,24 +492,15 @@ def chart(rows: list[Row]) -> list[Bar]:
 
 
 def html(report: Report, template_dir: Path | None = None) -> str:
-    """The printable report (templates/report.html)."""
+    """The printable report (templates/report.html): the letter's texts in the decree's
+    layout, and the chart."""
     renderer = Renderer(report.catalog, template_dir)
     bars = chart(report.rows)
     return renderer.page(
         "report.html",
         {
-            "plan": report.catalog.plan,
-            "first": report.first,
-            "last": report.last,
-            "now": report.now,
+            "letter": letter(report, renderer),
             "today": report.now.date(),
-            "agency": report.catalog.agencies[report.agency].name if report.agency else None,
-            "states": list(State),
-            "rows": report.rows,
-            "total": report.total,
-            "overdue": report.overdue,
-            "late": report.late,
-            "rate_text": rate_text,
             "bars": bars,
             "chart": {
                 "left": CHART_LEFT,

@@ -11,6 +11,11 @@ of five classes, the way Vietnamese task monitoring counts them:
 - *đang thực hiện* (IN_PROGRESS): not finished, deadline today or later;
 - *chờ sự kiện* (WAITING): a triggered task whose trigger has not happened (no deadline).
 
+As of `now`: a record whose `done_on` is after today is not counted (the work was not
+finished yet on that day: last quarter's report does not change when this quarter's work is
+recorded); a counted record entered after `now` is flagged `entered_late` (the report says
+so: a late-entered record is a fact worth seeing).
+
 The deadline is the moved one (a deadline on Tết moves to the next working day, and work
 finished on that day is on time). Days late count calendar days, as the Civil Code counts
 time limits: done the day after the deadline is 1 day late, whatever the weekday.
@@ -84,6 +89,7 @@ class Item:
     days: int = 0  # days late (DONE_LATE) or overdue (OVERDUE), else 0
     completion: Completion | None = None
     progress: bool = False  # a progress report (ongoing task, period): not the task's deadline
+    entered_late: bool = False  # the completion was recorded after the report's `now`
 
 
 @dataclass(slots=True)
@@ -144,7 +150,7 @@ def classify(
         t.lead: (counts_for(catalog, t.lead), agency_label(catalog, t.lead)) for t in tasks.values()
     }
     items = [
-        _classify(tasks[d.task_id], leads, d, _completion(d, completions), today)
+        _classify(tasks[d.task_id], leads, d, _completion(d, completions, today), today, now)
         for d in deadlines
         if d.task_id in tasks
     ]
@@ -193,9 +199,14 @@ def counts_for(catalog: Catalog, agency_id: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _completion(d: Deadline, completions: Mapping[Work, Completion]) -> Completion | None:
+def _completion(
+    d: Deadline, completions: Mapping[Work, Completion], today: date
+) -> Completion | None:
+    """The record that counts at `today`: the milestone's own, else its occurrence's; a
+    record of work finished after `today` does not count (not finished yet on that day)."""
     own = completions.get((d.task_id, d.occurrence, d.milestone_id))
-    return own if own is not None else completions.get((d.task_id, d.occurrence, ""))
+    found = own if own is not None else completions.get((d.task_id, d.occurrence, ""))
+    return found if found is not None and found.done_on <= today else None
 
 
 def _classify(
@@ -204,6 +215,7 @@ def _classify(
     d: Deadline,
     done: Completion | None,
     today: date,
+    now: datetime,
 ) -> Item:
     """One deadline's class; `leads` maps a lead to (counted for, label). A progress
     report is classed like any milestone (a report not sent is overdue), flagged `progress`:
@@ -233,6 +245,7 @@ def _classify(
         days=days,
         completion=done,
         progress=ms.progress,
+        entered_late=done is not None and done.recorded_at > now,
     )
 
 

@@ -62,3 +62,32 @@ def countdown(deadline: date, today: date) -> str:
     if n == 0:
         return nfc("hôm nay là hạn cuối")
     return nfc(f"đã quá hạn {so(-n)} ngày")
+
+
+_ROMAN = ("I", "II", "III", "IV")
+
+
+def ky(label: str) -> str:
+    """An occurrence label as a reader writes it: "2026" → "năm 2026", "2026-Q3" → "quý
+    III/2026", "2026-H1" → "6 tháng đầu năm 2026", "2026-06" → "tháng 6/2026",
+    "trigger-2026-10-01" → "phát sinh ngày 01/10/2026", "2027-03-15" → "ngày 15/03/2027";
+    anything else as it is (never an internal key dressed up)."""
+    parts = label.removeprefix("trigger-").split("-")
+    if not all(p.isdigit() or p[:1] in "QH" for p in parts):
+        return label
+    try:
+        if label.startswith("trigger-") and len(parts) == 3:
+            return nfc(f"phát sinh ngày {ngay(date(*map(int, parts)))}")
+        if len(parts) == 1:
+            return nfc(f"năm {int(parts[0])}")
+        if len(parts) == 3:
+            return nfc(f"ngày {ngay(date(*map(int, parts)))}")
+        year, part = parts
+        if part.startswith("Q"):
+            return nfc(f"quý {_ROMAN[int(part[1:]) - 1]}/{year}")
+        if part.startswith("H"):
+            half = "đầu" if part == "H1" else "cuối"
+            return nfc(f"6 tháng {half} năm {year}")
+        return nfc(f"tháng {int(part)}/{year}")
+    except (ValueError, IndexError):
+        return label

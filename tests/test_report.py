@@ -191,6 +191,7 @@ def test_json_fields_are_the_documented_ones() -> None:
         "recorded_by",
         "ref",
         "note",
+        "entered_late",
     }
     assert (item["state"], item["done_on"], item["recorded_by"]) == (
         "done_on_time",
@@ -211,7 +212,7 @@ def test_table_lists_the_matrix_and_the_overdue_items() -> None:
     text = report.table(year_2026(DONE_NV01))
     assert "Sở Nội vụ" in text and "Tổng cộng" in text
     assert (
-        "NV  1 2026       Ban hành kế hoạch đào tạo, bồi dưỡng của năm — hạn 31/03/2026, quá 280 ngày"
+        "NV  1 năm 2026   Ban hành kế hoạch đào tạo, bồi dưỡng của năm — hạn 31/03/2026, quá 280 ngày"
         in text
     )
 

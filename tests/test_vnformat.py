@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from reminder.vnformat import countdown, days_left, nfc, ngay, ngay_dai, so, thu
+from reminder.vnformat import countdown, days_left, ky, nfc, ngay, ngay_dai, so, thu
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,22 @@ def test_outputs_are_nfc() -> None:
         assert unicodedata.is_normalized("NFC", text)
     decomposed = unicodedata.normalize("NFD", "Thứ Bảy")
     assert nfc(decomposed) == "Thứ Bảy"
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("2026", "năm 2026"),
+        ("2026-Q3", "quý III/2026"),
+        ("2026-H1", "6 tháng đầu năm 2026"),
+        ("2026-H2", "6 tháng cuối năm 2026"),
+        ("2026-06", "tháng 6/2026"),
+        ("trigger-2026-10-01", "phát sinh ngày 01/10/2026"),
+        ("2027-03-15", "ngày 15/03/2027"),
+        ("", ""),
+        ("khác", "khác"),
+    ],
+)
+def test_an_occurrence_is_written_as_a_reader_writes_it(label: str, text: str) -> None:
+    """Occurrence labels never reach a reader as internal keys ("trigger-2026-10-01")."""
+    assert ky(label) == text

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     pass
 
 
+BINARY_FORMATS = ("docx",)
+
+
 def report(args: argparse.Namespace) -> int:
     """The status report of a period, in the chosen format."""
     from reminder import report as rpt
@@ -35,13 +38,21 @@ def report(args: argparse.Namespace) -> int:
     first, last = _report_period(args, now.astimezone(catalog.calendar.timezone).date())
     if args.agency and args.agency not in catalog.agencies:
         raise UsageError(f"no agency or group {args.agency!r} in {settings.source}", EX_DATAERR)
+    if args.format in BINARY_FORMATS and not args.output:
+        raise UsageError(f"--format {args.format} writes a file: give it with -o FILE")
     ledger = ledger_of(settings)
     try:
         completions = ledger.completions.current()
     finally:
         ledger.close()
-    built = rpt.build(catalog, completions, first, last, now, agency=args.agency)
-    if args.format == "csv":
+    built = rpt.build(
+        catalog, completions, first, last, now, agency=args.agency, office=settings.office
+    )
+    if args.format == "docx":
+        from reminder.reportdocx import docx_bytes
+
+        data = docx_bytes(built, settings.templates_dir)
+    elif args.format == "csv":
         data = rpt.csv_bytes(built)
     elif args.format == "html":
         data = rpt.html(built, settings.templates_dir).encode("utf-8")

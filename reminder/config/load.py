@@ -11,7 +11,7 @@ import ipaddress
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ from reminder.model import (
     LeadTimes,
     LeadUnit,
     Milestone,
+    Office,
     OutboxSettings,
     PlanInfo,
     Recurrence,
@@ -78,6 +79,7 @@ class Settings:
     escalation: Escalation | None = None
     summary: Summary | None = None
     web: WebSettings | None = None
+    office: Office = field(default_factory=Office)
     warnings: tuple[Problem, ...] = ()
     database_password: str | None = None  # PostgreSQL's, from a credential/env/file
 
@@ -218,6 +220,20 @@ def _build(
         escalation=_escalation(cfg),
         summary=_summary(cfg),
         web=web,
+        office=_office(cfg.office),
+    )
+
+
+def _office(o: schema.Office) -> Office:
+    return Office(
+        name=o.name.strip(),
+        parent=o.parent.strip(),
+        symbol=o.symbol.strip(),
+        place=o.place.strip(),
+        signer_authority=o.signer_authority.strip(),
+        signer_title=o.signer_title.strip(),
+        signer_name=o.signer_name.strip(),
+        recipients=tuple(r.strip() for r in o.recipients if r.strip()),
     )
 
 

@@ -389,6 +389,17 @@ class Summary(Table):
     ahead_days: int = key(default=14, ge=1, le=366)
 
 
+class Office(Table):
+    name: str = ""
+    parent: str = ""
+    symbol: str = ""
+    place: str = ""
+    signer_authority: str = ""
+    signer_title: str = ""
+    signer_name: str = ""
+    recipients: list[str] = key(default=[])
+
+
 class Config(Table):
     plan: Plan = key()
     calendar: Calendar = key(default=Calendar())
@@ -401,6 +412,7 @@ class Config(Table):
     escalation: Escalation | None = None
     summary: Summary | None = None
     web: Web | None = None
+    office: Office = key(default=Office())
     agencies: list[Agency] = key(default=[])
     groups: list[Group] = key(default=[])
     tasks: list[Task] = key(min_length=1)
