@@ -11,7 +11,7 @@ Everything that comes in is checked here before a page sees it:
 - failed logins back off per real client and for the account (`LoginLimiter`), so a
   password cannot be guessed quickly and one client cannot lock out the others; the real
   client is the peer, or behind a trusted proxy the address it forwards (`client_of`);
-  a refused attempt is logged once at WARNING.
+  refusals are logged at WARNING, at most one line per minute per kind with a count.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from reminder.model import IPNetwork
+from reminder.web.refusals import REFUSALS
 
 log = logging.getLogger("reminder.web")
 
@@ -212,11 +213,12 @@ def client_of(request: web.Request) -> str:
 
 
 def refuse(request: web.Request, what: str) -> None:
-    """Log a refused request once at WARNING: what, from where, which path (never a token)."""
+    """Log a refused request at WARNING, aggregated per kind (`reminder.web.refusals`):
+    what, from where, which path (never a token)."""
     path = request.path
     if path.startswith("/xac-nhan/"):
         path = "/xac-nhan/…"
-    log.warning("refused %s %s from %s: %s", request.method, path, client_of(request), what)
+    request.app[REFUSALS].refused(what, f"{request.method} {path} from {client_of(request)}")
 
 
 # A path on this site, in the characters a URL path and query may hold unescaped (RFC 3986),

@@ -12,7 +12,8 @@
 The wording is in templates/web/. Database and planning work runs in a thread
 (`asyncio.to_thread`) so that the daemon's loop, which sends the reminders, never waits for a
 page. Refusals (bad link, bad token, wrong password) answer with a Vietnamese page and the
-right status, are logged once at WARNING (without the token) and record nothing.
+right status, are logged at WARNING (without the token; at most one line per minute per
+kind, with a count: reminder.web.refusals) and record nothing.
 """
 
 from __future__ import annotations

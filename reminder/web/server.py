@@ -20,6 +20,7 @@ from reminder.ledger import Ledger
 from reminder.model import IPNetwork
 from reminder.web.guard import PROXIES, LoginLimiter, security_headers
 from reminder.web.pages import Site
+from reminder.web.refusals import REFUSALS, RefusalLog, flushing
 from reminder.web.sessions import Sessions
 
 log = logging.getLogger("reminder.web")
@@ -37,6 +38,8 @@ def make_app(
     app = web.Application(middlewares=[security_headers(hsts)], client_max_size=CLIENT_MAX_SIZE)
     app[PROXIES] = lambda: _proxies(settings())
     app[SESSIONS] = Sessions()
+    app[REFUSALS] = RefusalLog()
+    app.cleanup_ctx.append(flushing)
     site = Site(settings, ledger, clock, LoginLimiter(), app[SESSIONS])
     app.add_routes(site.routes())
     return app
