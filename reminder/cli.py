@@ -79,12 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     pv.add_argument("task", help="task id or number")
     pv.add_argument("--agency", help="the receiving agency id (default: the lead's next reminder)")
-    pv.add_argument("--channel", choices=["email", "telegram"], help="which channel's message")
+    pv.add_argument(
+        "--channel", choices=["email", "telegram", "zalo"], help="which channel's message"
+    )
     _now_arg(pv)
 
     st = sub.add_parser("send-test", help="send a test message, to check credentials and addresses")
-    st.add_argument("channel", choices=["email", "telegram"])
-    st.add_argument("address", help="an e-mail address or a Telegram chat id")
+    st.add_argument("channel", choices=["email", "telegram", "zalo"])
+    st.add_argument("address", help="an e-mail address, a Telegram or a Zalo chat id")
 
     hi = sub.add_parser("history", help="what was sent, failed, missed or is pending")
     hi.add_argument("--json", action="store_true", help="a JSON array instead of a table")

@@ -96,6 +96,12 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
         channels["telegram"] = TelegramChannel(settings.telegram)
     elif settings.telegram_transport == "outbox":
         channels["telegram"] = OutboxChannel("telegram", settings.outbox)
+    if settings.zalo_transport == "bot" and settings.zalo:
+        from reminder.channels.zalo import ZaloChannel
+
+        channels["zalo"] = ZaloChannel(settings.zalo)
+    elif settings.zalo_transport == "outbox":
+        channels["zalo"] = OutboxChannel("zalo", settings.outbox)
     return channels
 
 
@@ -122,6 +128,7 @@ class Dispatcher:
             settings.catalog,
             settings.templates_dir,
             answers=AnswerLinks.of(settings.web, settings.telegram),
+            text_answers=bool(settings.zalo and settings.zalo.poll),
         )
         self.calendar = WorkCalendar(settings.catalog.calendar)
         self.planned_for = settings.catalog  # what the two plan caches plan
@@ -421,7 +428,7 @@ class Dispatcher:
             for batch in batches:
                 await self._failed(batch, exc, run)
             return
-        if name == "telegram":
+        if name in ("telegram", "zalo"):
             await self._send_per_address(channel, batches, run)
         else:
             await self._send_in_turn(channel, batches, run)

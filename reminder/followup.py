@@ -110,6 +110,7 @@ def summaries(
     first, last = since.astimezone(zone).date(), until.astimezone(zone).date()
     wanted = set(channels)
     addresses = [("email", a) for a in rule.emails] + [("telegram", c) for c in rule.telegram]
+    addresses += [("zalo", c) for c in rule.zalo]
     addresses = [(ch, a) for ch, a in addresses if ch in wanted]
     found: list[Reminder] = []
     # The configured day of the week before `first` may be sent in the window (moved off a

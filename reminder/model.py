@@ -123,6 +123,7 @@ class Agency:
     members: tuple[str, ...] = ()
     is_group: bool = False
     short_name: str | None = None
+    zalo: tuple[str, ...] = ()  # Zalo chat ids (a user's or a group's), as strings
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +250,7 @@ class Reminder:
     agency: str
     named_as: str
     role: Role
-    channel: str  # "email" | "telegram"
+    channel: str  # "email" | "telegram" | "zalo"
     address: str
     kind: str = "reminder"  # "reminder" | "escalation" (to the supervisor) | "summary" (to ops)
 
@@ -277,6 +278,7 @@ class Summary:
     emails: tuple[str, ...] = ()
     telegram: tuple[str, ...] = ()
     ahead_days: int = 14
+    zalo: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +300,7 @@ class Office:
 class Message:
     """A rendered message, ready for a channel. Channels send it and nothing else."""
 
-    channel: str  # "email" | "telegram"
+    channel: str  # "email" | "telegram" | "zalo"
     address: str
     subject: str
     text: str
@@ -307,6 +309,7 @@ class Message:
     keys: tuple[str, ...] = ()  # the reminder keys this message carries (a digest: several)
     headers: dict[str, str] = field(default_factory=dict)
     buttons: tuple[tuple[Button, ...], ...] = ()  # Telegram inline keyboard rows
+    agency: str = ""  # the receiving agency's id, for the channel's log lines ("" if none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +345,19 @@ class TelegramSettings:
     timeout: float = 30.0
     poll: bool = False  # receive button presses, /start link codes and /trangthai
     code_minutes: int = 60  # a one-time chat link code (`reminder telegram-link`) lasts this long
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloSettings:
+    """How to reach the Zalo Bot API. `token` is the resolved secret, never printed."""
+
+    token: str = field(repr=False)
+    base_url: str | None = None  # None: bot-api.zaloplatforms.com; tests point it at 127.0.0.1
+    timeout: float = 30.0
+    poll: bool = False  # receive answers ("xong 3"), link codes and "trạng thái"
+    code_minutes: int = 60  # a one-time chat link code (`reminder zalo-link`) lasts this long
+    send_per_second: float = 5.0  # messages a second, all chats together (one bot)
+    webhook_secret: str | None = field(default=None, repr=False)  # None: long polling
 
 
 @dataclass(frozen=True, slots=True)

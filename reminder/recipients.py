@@ -71,6 +71,8 @@ def _contacts(agency: Agency, channel: str) -> tuple[str, ...]:
         return agency.emails
     if channel == "telegram":
         return agency.telegram
+    if channel == "zalo":
+        return agency.zalo
     return ()
 
 
@@ -103,28 +105,51 @@ def unreachable(agencies: Mapping[str, Agency], channels: Iterable[str]) -> list
     return [a for a in agencies if not reach(a, agencies, wanted)]
 
 
+ZALO_PREFIX = "zalo:"  # how a Zalo chat is stored among the linked chats (telegram_link)
+
+
 def with_linked_chats(
     agencies: Mapping[str, Agency], linked: Mapping[str, str]
 ) -> dict[str, Agency]:
-    """The directory with Telegram chats linked in the ledger (chat id → agency id) added to
-    their agencies' chats, after the ones config.toml names. Unknown agencies are skipped."""
-    extra: dict[str, list[str]] = {}
+    """The directory with chats linked in the ledger (chat id → agency id) added to their
+    agencies' chats, after the ones config.toml names: Telegram chat ids as they are, Zalo
+    chats as "zalo:<id>" (ZALO_PREFIX). Unknown agencies are skipped."""
+    extra: dict[str, dict[str, list[str]]] = {}
     for chat, agency in sorted(linked.items()):
-        if agency in agencies and chat not in agencies[agency].telegram:
-            extra.setdefault(agency, []).append(chat)
-    return {
-        a.id: replace(a, telegram=(*a.telegram, *extra[a.id])) if a.id in extra else a
-        for a in agencies.values()
-    }
+        if agency not in agencies:
+            continue
+        channel, address = chat_channel(chat)
+        if address not in _contacts(agencies[agency], channel):
+            extra.setdefault(agency, {}).setdefault(channel, []).append(address)
+    out: dict[str, Agency] = {}
+    for a in agencies.values():
+        more = extra.get(a.id)
+        if more:
+            a = replace(
+                a,
+                telegram=(*a.telegram, *more.get("telegram", ())),
+                zalo=(*a.zalo, *more.get("zalo", ())),
+            )
+        out[a.id] = a
+    return out
 
 
-def press_chats(task: Task, agencies: Mapping[str, Agency]) -> set[str]:
-    """The Telegram chats whose button presses count for `task`: those of its lead agency,
+def chat_channel(chat: str) -> tuple[str, str]:
+    """("zalo", id) for a stored "zalo:<id>", else ("telegram", chat)."""
+    if chat.startswith(ZALO_PREFIX):
+        return "zalo", chat[len(ZALO_PREFIX) :]
+    return "telegram", chat
+
+
+def press_chats(task: Task, agencies: Mapping[str, Agency], channel: str = "telegram") -> set[str]:
+    """The chats of `channel` whose answers count for `task`: those of its lead agency,
     the lead's successor, and the members of a lead group (linked chats included when the
     directory comes from `with_linked_chats`)."""
-    return {address for _agency, _ch, address, _via in reach(task.lead, agencies, ("telegram",))}
+    return {address for _agency, _ch, address, _via in reach(task.lead, agencies, (channel,))}
 
 
-def chat_agencies(chat: str, agencies: Mapping[str, Agency]) -> list[str]:
+def chat_agencies(
+    chat: str, agencies: Mapping[str, Agency], channel: str = "telegram"
+) -> list[str]:
     """The directory entries (agencies and groups) that list `chat` among their chats."""
-    return [a.id for a in agencies.values() if chat in a.telegram]
+    return [a.id for a in agencies.values() if chat in _contacts(a, channel)]

@@ -16,8 +16,9 @@ Template variables (all templates receive the same set):
     plan       PlanInfo: title, issuer, number ("" if blank), signed_on (None), sender, reports_to
     today      date: the business date of sending; days left count from it
     late       bool: the reminder is sent late (the system was interrupted)
-    channel    "email" | "telegram"
+    channel    "email" | "telegram" | "zalo"
     compact    bool: Telegram only, set when the full text would pass Telegram's length limit
+    text_answers  bool: Zalo only in practice: answers by text ("xong 3") are read
 Filters: ngay_dai, ngay, thu, so, countdown(today) from `reminder.vnformat`; rut_gon(width).
 """
 
@@ -68,16 +69,18 @@ __all__ = [
     "load_checked",
 ]
 
-CHANNELS = ("email", "telegram")
+CHANNELS = ("email", "telegram", "zalo")
 SUBJECT_TEMPLATE = "email_subject.txt"
 BUTTONS_TEMPLATE = "telegram_buttons.txt"
 CHANNEL_TEMPLATES = {
     "email": ("email.txt", "email.html"),
     "telegram": ("telegram.html",),
+    "zalo": ("zalo.txt",),
 }
 TEST_TEMPLATES = {
     "email": ("test_subject.txt", "test.txt"),
     "telegram": ("test_subject.txt", "test_telegram.html"),
+    "zalo": ("test_subject.txt", "test_zalo.txt"),
 }
 REQUIRED_TEMPLATES = (
     SUBJECT_TEMPLATE,
@@ -87,6 +90,8 @@ REQUIRED_TEMPLATES = (
     "test_subject.txt",
     "test.txt",
     "test_telegram.html",
+    "zalo.txt",
+    "test_zalo.txt",
 )
 TEMPLATE_SUFFIXES = (".txt", ".html", ".jinja", ".j2")
 FOLLOWUP_SUFFIXES = ("_subject.txt", ".txt", "_telegram.html")  # escalation…, summary…
@@ -204,9 +209,11 @@ class Renderer:
         template_dir: Path | None = None,
         *,
         answers: AnswerLinks | None = None,
+        text_answers: bool = False,
     ) -> None:
         self.catalog = catalog
         self.answers = answers
+        self.text_answers = text_answers  # Zalo: the daemon reads answers such as "xong 3"
         self.template_dir = Path(template_dir) if template_dir else default_template_dir()
         self.env = Environment(
             loader=FileSystemLoader(self.template_dir, encoding="utf-8"),
@@ -251,15 +258,19 @@ class Renderer:
                     f"{first.key!r} vs {r.key!r}"
                 )
         if first.channel not in CHANNELS:
-            raise ValueError(f"unknown channel {first.channel!r} (expected email or telegram)")
+            raise ValueError(
+                f"unknown channel {first.channel!r} (expected email, telegram or zalo)"
+            )
         context = self._context(batch, today=today, late=late)
         subject = " ".join(self._render(SUBJECT_TEMPLATE, context).split())
+        html_part: str | None = None
         if first.channel == "email":
             text = _tidy(self._render("email.txt", context))
-            html_part: str | None = self._render("email.html", context)
+            html_part = self._render("email.html", context)
+        elif first.channel == "zalo":
+            text = _tidy(self._render("zalo.txt", context))
         else:
             text = self._render_telegram(context)
-            html_part = None
         keys = tuple(sorted(r.key for r in batch))
         return Message(
             channel=first.channel,
@@ -271,6 +282,7 @@ class Renderer:
             keys=keys,
             headers=_headers(keys),
             buttons=self._buttons(context) if first.channel == "telegram" else (),
+            agency=first.agency,
         )
 
     def render_followup(
@@ -283,7 +295,7 @@ class Renderer:
         message_id_domain: str = "reminder.local",
     ) -> Message:
         """An escalation or a weekly summary (`kind` of the batch): `<kind>_subject.txt`,
-        then `<kind>.txt` (e-mail) or `<kind>_telegram.html` (Telegram), with `context`
+        then `<kind>.txt` (e-mail, Zalo) or `<kind>_telegram.html` (Telegram), with `context`
         (see templates/README.md) plus plan, today, late and channel."""
         first = batch[0]
         full = {
@@ -294,7 +306,7 @@ class Renderer:
             "channel": first.channel,
         }
         subject = " ".join(self._render(f"{first.kind}_subject.txt", full).split())
-        if first.channel == "email":
+        if first.channel in ("email", "zalo"):
             text = _tidy(self._render(f"{first.kind}.txt", full))
         else:
             name = f"{first.kind}_telegram.html"
@@ -309,6 +321,7 @@ class Renderer:
             message_id=message_id(keys, message_id_domain),
             keys=keys,
             headers=_headers(keys),
+            agency=first.agency,
         )
 
     def page(self, name: str, context: dict[str, object]) -> str:
@@ -350,7 +363,7 @@ class Renderer:
     ) -> Message:
         """A test message for `reminder send-test`: no task, just proof the channel works."""
         if channel not in CHANNELS:
-            raise ValueError(f"unknown channel {channel!r} (expected email or telegram)")
+            raise ValueError(f"unknown channel {channel!r} (expected email, telegram or zalo)")
         local = now.astimezone(self.catalog.calendar.timezone) if now.tzinfo else now
         context: dict[str, object] = {
             "plan": self.catalog.plan,
@@ -413,6 +426,7 @@ class Renderer:
             "late": late,
             "channel": first.channel,
             "compact": False,
+            "text_answers": self.text_answers,
         }
 
     def _item(self, r: Reminder, today: date) -> ItemView:
@@ -427,7 +441,7 @@ class Renderer:
         excluded = {task.lead, r.named_as, r.agency}
         others = tuple(a for a in supports if a.id not in excluded)
         confirm_url = ""
-        if self.answers is not None and r.role == Role.LEAD and r.channel == "email":
+        if self.answers is not None and r.role == Role.LEAD and r.channel in ("email", "zalo"):
             confirm_url = self.answers.confirm_url(
                 task.id, r.occurrence, r.milestone_id, r.agency, r.deadline
             )

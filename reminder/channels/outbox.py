@@ -1,7 +1,8 @@
 """The outbox: writes each message to a file instead of sending it (the shipped default).
 
 An outbox stands in for one real channel: "email" writes the `.eml` that EmailChannel would
-have sent (see `build_email`), "telegram" writes the `.json` of the sendMessage call. File
+have sent (see `build_email`), "telegram" writes the `.json` of the sendMessage call, "zalo"
+the `.json` of its text and the numbered parts it would go in (each one sendMessage). File
 names sort by time: `<UTC yyyymmddThhmmss>-<channel>-<address>-<8 hex>.<ext>`. Each file is
 written atomically (a temp file in the same folder, fsync, rename), so a reader never sees a
 half-written message.
@@ -57,8 +58,8 @@ class OutboxChannel:
     def __init__(
         self, name: str, settings: OutboxSettings, *, clock: Callable[[], datetime] = _utcnow
     ) -> None:
-        if name not in ("email", "telegram"):
-            raise ValueError(f"an outbox stands in for 'email' or 'telegram', not {name!r}")
+        if name not in ("email", "telegram", "zalo"):
+            raise ValueError(f"an outbox stands in for 'email', 'telegram' or 'zalo', not {name!r}")
         self.name = name
         self._settings = settings
         self._clock = clock
@@ -102,6 +103,8 @@ class OutboxChannel:
             s = self._settings
             msg = build_email(message, s.email_sender, s.email_reply_to, now=now)
             return flatten(msg), "eml"
+        if self.name == "zalo":
+            return self._zalo(message), "json"
         payload: dict[str, object] = {
             "chat_id": message.address,
             "text": message.text,
@@ -117,6 +120,21 @@ class OutboxChannel:
                 ]
             }
         return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), "json"
+
+    @staticmethod
+    def _zalo(message: Message) -> bytes:
+        """The sendMessage calls ZaloChannel would make: the text cut into numbered parts."""
+        from reminder.channels.plaintext import split_plain
+        from reminder.channels.zalo_api import TEXT_LIMIT
+
+        payload = {
+            "chat_id": message.address,
+            "text": message.text,
+            "parts": split_plain(message.text, TEXT_LIMIT),
+            "keys": list(message.keys),
+            "subject": message.subject,
+        }
+        return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
     def _error(self, exc: OSError, doing: str) -> ChannelError:
         where = self._settings.directory

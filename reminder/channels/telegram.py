@@ -20,11 +20,10 @@ import logging
 import ssl
 import time
 import warnings
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -43,6 +42,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from reminder.channels.base import ChannelError, Receipt
+from reminder.channels.pacing import Rate, Window
 from reminder.model import Message, TelegramSettings
 
 log = logging.getLogger(__name__)
@@ -105,13 +105,6 @@ def scrub(text: str, *tokens: str) -> str:
 # -- limits --------------------------------------------------------------------------------
 
 
-class Rate(NamedTuple):
-    """At most `messages` messages in any `seconds`-long window."""
-
-    messages: int
-    seconds: float
-
-
 BOT_API_OVERALL = Rate(30, 1.0)
 BOT_API_PER_CHAT = Rate(1, 1.0)
 BOT_API_PER_GROUP = Rate(20, 60.0)
@@ -134,41 +127,13 @@ class TelegramLimits:
     max_retry_wait: float = 30.0
 
 
-class _Window:
-    """A sliding-window log: at most `rate.messages` events in any `rate.seconds`.
-
-    The overall window is kept a little longer than the rate says (`slack`: 2%, at most
-    50 ms), so that scheduling and network jitter between our clock and the server's
-    rarely make two sends look closer than allowed; a 429 that comes all the same is waited
-    out and the send tried again. The per-chat and per-group windows need none: they count
-    a message from the server's answer (TelegramChannel._wait_for_slot).
-    """
-
-    def __init__(self, rate: Rate, slack: tuple[float, float] = (0.02, 0.05)) -> None:
-        self.rate = rate
-        self.slack = slack
-        self.times: deque[float] = deque()
-
-    def delay(self, now: float) -> float:
-        count, seconds = self.rate
-        seconds += min(self.slack[0] * seconds, self.slack[1])
-        while self.times and now - self.times[0] >= seconds:
-            self.times.popleft()
-        if len(self.times) < count:
-            return 0.0
-        return self.times[0] + seconds - now
-
-    def record(self, now: float) -> None:
-        self.times.append(now)
-
-
 class _Chat:
     """Per-chat state: a lock (one message at a time, parts in order) and its windows."""
 
     def __init__(self, limits: TelegramLimits, group: bool) -> None:
         self.lock = asyncio.Lock()
         self.windows = [
-            _Window(rate, slack=(0.0, 0.0))  # counted from the answer: no slack needed
+            Window(rate, slack=(0.0, 0.0))  # counted from the answer: no slack needed
             for rate in (limits.per_chat, limits.per_group if group else None)
             if rate is not None
         ]
@@ -355,7 +320,7 @@ class TelegramChannel:
         self._limits = limits or TelegramLimits()
         self._bot: Bot | None = None
         self._chats: dict[str, _Chat] = {}
-        self._overall = _Window(self._limits.overall) if self._limits.overall else None
+        self._overall = Window(self._limits.overall) if self._limits.overall else None
         self._overall_lock = asyncio.Lock()
         self._open_lock = asyncio.Lock()
         self.split_limit = SPLIT_LIMIT

@@ -96,7 +96,11 @@ def refuse_foreign_state(settings: Settings, *, ledger: bool, outbox: bool) -> N
 
 
 def uses_outbox(settings: Settings, channel: str | None = None) -> bool:
-    transports = {"email": settings.email_transport, "telegram": settings.telegram_transport}
+    transports = {
+        "email": settings.email_transport,
+        "telegram": settings.telegram_transport,
+        "zalo": settings.zalo_transport,
+    }
     wanted = [transports[channel]] if channel else list(transports.values())
     return "outbox" in wanted
 

@@ -40,7 +40,10 @@ def check(args: argparse.Namespace) -> int:
         f"{settings.source}: OK — {len(cat.tasks)} tasks, {len(cat.agencies) - groups} agencies, "
         f"{groups} groups, {len(settings.warnings)} warning(s)"
     )
-    transports = f"email → {settings.email_transport}, telegram → {settings.telegram_transport}"
+    transports = (
+        f"email → {settings.email_transport}, telegram → {settings.telegram_transport}, "
+        f"zalo → {settings.zalo_transport}"
+    )
     print(
         f"  delivery: {transports}; outbox {settings.outbox.directory}; ledger {_safe_url(settings.database_url)}"
     )
@@ -137,7 +140,7 @@ def preview(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     task = task_of(settings, args.task)
     now = now_of(args)
-    cat, both = settings.catalog, ("email", "telegram")
+    cat, both = settings.catalog, ("email", "telegram", "zalo")
     completions = current_completions(settings)
     ahead = [r for r in plan(cat, now, now + timedelta(days=800), channels=both)]
     found = [

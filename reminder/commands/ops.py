@@ -99,9 +99,10 @@ def send_test(args: argparse.Namespace) -> int:
 
 def _check_address(channel: str, address: str) -> None:
     """UsageError (65) unless `address` is one the config would accept for `channel`."""
-    from reminder.config.schema import chat_problem, email_problem
+    from reminder.config.schema import chat_problem, email_problem, zalo_chat_problem
 
-    problem = email_problem(address) if channel == "email" else chat_problem(address)
+    check = {"email": email_problem, "zalo": zalo_chat_problem}.get(channel, chat_problem)
+    problem = check(address)
     if problem:
         raise UsageError(f"{problem} (got {address!r})", EX_DATAERR)
 

@@ -44,6 +44,7 @@ from reminder.model import (
     Task,
     TelegramSettings,
     WebSettings,
+    ZaloSettings,
 )
 from reminder.recipients import unreachable
 from reminder.secrets import SecretError, read_secret
@@ -82,11 +83,17 @@ class Settings:
     office: Office = field(default_factory=Office)
     warnings: tuple[Problem, ...] = ()
     database_password: str | None = None  # PostgreSQL's, from a credential/env/file
+    zalo_transport: str = "off"  # "outbox" | "bot" | "off"
+    zalo: ZaloSettings | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
         """The channels that deliver (not "off"), in a fixed order."""
-        on = (("email", self.email_transport), ("telegram", self.telegram_transport))
+        on = (
+            ("email", self.email_transport),
+            ("telegram", self.telegram_transport),
+            ("zalo", self.zalo_transport),
+        )
         return tuple(name for name, transport in on if transport != "off")
 
 
@@ -169,6 +176,7 @@ def _build(
     base = file.resolve().parent
     smtp = _smtp(cfg, base, out)
     telegram = _telegram(cfg, base, out)
+    zalo = _zalo(cfg, base, out)
     if cfg.templates.dir and not (base / cfg.templates.dir).is_dir():
         out.error(("templates", "dir"), f"no such folder: {base / cfg.templates.dir}")
     db_url, db_password = _database(cfg.database, base, out)
@@ -221,6 +229,8 @@ def _build(
         summary=_summary(cfg),
         web=web,
         office=_office(cfg.office),
+        zalo_transport=cfg.channels.zalo.transport,
+        zalo=zalo,
     )
 
 
@@ -254,6 +264,7 @@ def _summary(cfg: schema.Config) -> Summary | None:
         emails=tuple(s.email),
         telegram=tuple(s.telegram),
         ahead_days=s.ahead_days,
+        zalo=tuple(s.zalo),
     )
 
 
@@ -372,6 +383,26 @@ def _telegram(cfg: schema.Config, base: Path, out: Collector) -> TelegramSetting
     )
 
 
+def _zalo(cfg: schema.Config, base: Path, out: Collector) -> ZaloSettings | None:
+    z = cfg.channels.zalo
+    if z.transport != "bot":
+        return None
+    bot = z.bot or schema.ZaloBot()
+    token = _secret(
+        out,
+        ("channels", "zalo", "transport"),
+        "Zalo bot token",
+        bot.token_env,
+        str(base / bot.token_file) if bot.token_file else None,
+        bot.credential,
+    )
+    if not token:
+        return None
+    return ZaloSettings(
+        token, bot.base_url, bot.timeout_seconds, send_per_second=bot.send_per_second
+    )
+
+
 def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:
     """[web]: the signing secret always, the viewer password when the server listens."""
     w = cfg.web
@@ -431,6 +462,7 @@ def _agencies(cfg: schema.Config) -> dict[str, Agency]:
             name=entry.name,
             emails=tuple(entry.email),
             telegram=tuple(entry.telegram),
+            zalo=tuple(entry.zalo),
             succeeded_by=entry.succeeded_by,
             members=tuple(entry.members) if isinstance(entry, schema.Group) else (),
             is_group=is_group,
@@ -542,7 +574,7 @@ def _warn(cfg: schema.Config, settings: Settings, out: Collector) -> None:
         table = "groups" if agencies[agency_id].is_group else "agencies"
         out.warn(
             (table, index[(table, agency_id)]),
-            f"{agencies[agency_id].name!r} reaches nobody: give it email/telegram contacts or members",
+            f"{agencies[agency_id].name!r} reaches nobody: give it email/telegram/zalo contacts or members",
         )
     assumed = [
         f"{t.id}/{m.id}:{line_of(('tasks', i, 'milestones', j), out.lines)}"

@@ -29,6 +29,7 @@ OnDayOff = Literal["next", "previous", "keep"]
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+_ZALO_CHAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})/(\d{1,2})$")
 _LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 _PUBLIC_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
@@ -159,6 +160,20 @@ def _chats(v: list[str]) -> str:
     return ""
 
 
+def zalo_chat_problem(value: str) -> str:
+    """'' if `value` is a Zalo chat id as config.toml takes it, else what is wrong."""
+    if _ZALO_CHAT.match(value):
+        return ""
+    return 'expected a Zalo chat id (letters, digits, ".", "-", "_"), e.g. "6e3f1a2b9c8d7e6f"'
+
+
+def _zalo_chats(v: list[str]) -> str:
+    for item in v:
+        if problem := zalo_chat_problem(item):
+            return f"{problem} (got {item!r})"
+    return ""
+
+
 def _listen(v: str) -> str:
     m = _LISTEN.match(v)
     if m and 0 <= int(m.group(2)) <= 65535:
@@ -282,9 +297,24 @@ class TelegramChannel(Table):
     bot: Bot | None = None
 
 
+class ZaloBot(Table):
+    credential: str | None = "zalo_token"
+    token_env: str | None = "REMINDER_ZALO_TOKEN"
+    token_file: str | None = None
+    base_url: str | None = None
+    timeout_seconds: float = key(default=30, gt=0, le=600)
+    send_per_second: float = key(default=5, gt=0, le=100)
+
+
+class ZaloChannel(Table):
+    transport: Literal["outbox", "bot", "off"] = "outbox"
+    bot: ZaloBot | None = None
+
+
 class Channels(Table):
     email: EmailChannel = key(default=EmailChannel())
     telegram: TelegramChannel = key(default=TelegramChannel())
+    zalo: ZaloChannel = key(default=ZaloChannel())
 
 
 class Web(Table):
@@ -311,6 +341,7 @@ class Contactable(Table):
     short_name: str | None = None
     email: list[str] = key(default=[], check=_emails)
     telegram: list[str] = key(default=[], check=_chats)
+    zalo: list[str] = key(default=[], check=_zalo_chats)
     succeeded_by: str | None = key(default=None, limits=ID)
 
 
@@ -386,6 +417,7 @@ class Summary(Table):
     time: str | None = key(default=None, check=_raising(hhmm))  # default: [calendar] send_time
     email: list[str] = key(default=[], check=_emails)
     telegram: list[str] = key(default=[], check=_chats)
+    zalo: list[str] = key(default=[], check=_zalo_chats)
     ahead_days: int = key(default=14, ge=1, le=366)
 
 
