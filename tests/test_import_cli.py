@@ -191,23 +191,41 @@ BAD = {
     ),
     "old.doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "save it as .docx"),
     "fake.docx": ("Stt Nội dung\n".encode(), "the name says .docx but the file is text"),
-    "fake.pdf": (b"PK\x03\x04not really a zip", "a damaged zip archive, not a .docx"),
+    "fake.pdf": (b"PK\x03\x04not really a zip", "a damaged zip archive, not an appendix"),
     "blank.txt": (b"   \n", "the file is empty"),
+    "photo.docx": (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 600,
+        "a JPEG image (a photo or a scan?)",
+    ),
     "binary.txt": (bytes(range(256)) * 4, "binary data"),
 }
 
 
-@pytest.mark.parametrize("name", [*BAD, "scan.pdf"])
+def _encrypted_pdf(path: Path) -> None:
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF()
+    pdf.set_encryption(owner_password="chu", user_password="mat-khau")
+    pdf.add_page()
+    pdf.set_font("helvetica")
+    pdf.cell(text="Phu luc nhiem vu " * 5)
+    pdf.output(str(path))
+
+
+@pytest.mark.parametrize("name", [*BAD, "scan.pdf", "encrypted.pdf"])
 def test_bad_input_is_one_line_exit_65_and_nothing_written(
     tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """No table, an empty table, .doc, a scan, a misnamed file: one line, exit 65, no file."""
+    """No table, an empty table, .doc, a scan, an encrypted PDF, a photo renamed .docx, a
+    misnamed file: one line, exit 65, no file."""
     path = tmp_path / name
     if name == "scan.pdf":
         if shutil.which("pdftotext") is None:
             pytest.skip("poppler-utils not installed")
         _scanned_pdf(path)
         expected = "no text layer"
+    elif name == "encrypted.pdf":
+        _encrypted_pdf(path)
+        expected = "this PDF is encrypted (password-protected)"
     else:
         data, expected = BAD[name]
         path.write_bytes(data)

@@ -1,7 +1,9 @@
 """What kind of file an appendix is (by its bytes, checked against its name), and its rows.
 
-.docx → `docx`; PDF → its text layer through `pdftotext -layout` (Debian's poppler-utils)
-→ `layout`; text → `layout` when its columns are laid out with spaces, else `text`.
+.docx → `docx`, .xlsx and a PDF's ruled tables → `sheets`, then `grid` and `structure`; a
+PDF without a ruled appendix table → its text layer through `pdftotext -layout` (Debian's
+poppler-utils) → `layout`; text → `sheets` when tab-separated, `layout` when its columns
+are laid out with spaces, else `text`.
 An old binary .doc, an RTF, a PDF without text (a scan), a file whose bytes are not what
 its name says: BadInput, one line.
 """
@@ -15,10 +17,25 @@ import zipfile
 from pathlib import Path
 
 from reminder.importer.names import Directory
+from reminder.importer.structure import structure
 from reminder.importer.table import BadInput, Row
 from reminder.importer.text import read_text
 
-_KIND_OF_SUFFIX = {".docx": "docx", ".pdf": "pdf", ".txt": "text", ".text": "text"}
+_KIND_OF_SUFFIX = {
+    ".docx": "docx",
+    ".xlsx": "xlsx",
+    ".pdf": "pdf",
+    ".txt": "text",
+    ".text": "text",
+    ".tsv": "text",
+}
+_IMAGES = (
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+)
 
 
 def sniff(data: bytes) -> str:
@@ -26,10 +43,22 @@ def sniff(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
-                return "docx" if "word/document.xml" in z.namelist() else "a zip archive"
+                names = set(z.namelist())
         except zipfile.BadZipFile:
             return "a damaged zip archive"
+        if "word/document.xml" in names:
+            return "docx"
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        if "EncryptionInfo" in names:
+            return "an encrypted Office file"
+        return "a zip archive"
+    for magic, what in _IMAGES:
+        if data.startswith(magic):
+            return what
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        if "EncryptedPackage".encode("utf-16-le") in data[:65536]:
+            return "an encrypted (password-protected) Office file"
         return "an old binary Word/Office file (.doc)"
     if data.startswith(b"%PDF-"):
         return "pdf"
@@ -59,21 +88,42 @@ def read_rows(path: Path, wanted: str | None, directory: Directory) -> tuple[lis
     kind = sniff(data)
     _check_kind(path, kind, wanted)
     if kind == "docx":
-        from reminder.importer.docx import read_docx
+        from reminder.importer.docx import docx_lines
 
-        return read_docx(path), kind
-    text = pdf_text(path) if kind == "pdf" else _decode(data)
+        return structure(docx_lines(path)), kind
+    if kind == "xlsx":
+        from reminder.importer.sheets import xlsx_lines
+
+        return structure(xlsx_lines(path)), kind
+    if kind == "pdf":
+        from reminder.importer.sheets import pdf_lines
+
+        try:
+            return structure(pdf_lines(path)), kind
+        except BadInput as exc:
+            if "no text layer" in str(exc) or "encrypted" in str(exc):
+                raise
+        # no ruled table with the appendix's header: its columns from the text's layout
+        return _from_text(pdf_text(path), directory), kind
+    text = _decode(data)
+    from reminder.importer.sheets import looks_tabbed, tsv_lines
+
+    if looks_tabbed(text):
+        return structure(tsv_lines(text)), kind
     return _from_text(text, directory), kind
 
 
 def _check_kind(path: Path, kind: str, wanted: str | None) -> None:
-    if kind not in ("docx", "pdf", "text"):
-        hint = (
-            ": open it in Word or LibreOffice and save it as .docx"
-            if ".doc" in kind or "RTF" in kind
-            else ""
-        )
-        raise BadInput(f"this is {kind}, not a .docx, a PDF or text{hint}")
+    if kind not in ("docx", "xlsx", "pdf", "text"):
+        what, hint = kind, ""
+        if ".doc" in kind or "RTF" in kind:
+            hint = ": open it in Word or LibreOffice and save it as .docx"
+        elif "image" in kind:
+            what = f"{kind} (a photo or a scan?)"
+            hint = ": run OCR on it first, or ask for the .docx"
+        elif "encrypted" in kind:
+            hint = ": open it with its password and save an unprotected copy"
+        raise BadInput(f"this is {what}, not an appendix (.docx, .xlsx, a PDF or text){hint}")
     named = _KIND_OF_SUFFIX.get(path.suffix.lower())
     if path.suffix.lower() == ".doc":
         named = "an old binary Word file (.doc)"
@@ -81,12 +131,12 @@ def _check_kind(path: Path, kind: str, wanted: str | None) -> None:
         raise BadInput(f"the name says {path.suffix} but the file is {_described(kind)}")
     if wanted == "docx" and kind != "docx":
         raise BadInput(f"--from docx, but the file is {_described(kind)}")
-    if wanted == "text" and kind == "docx":
-        raise BadInput("--from text, but the file is a .docx (leave --from out)")
+    if wanted == "text" and kind in ("docx", "xlsx"):
+        raise BadInput(f"--from text, but the file is {_described(kind)} (leave --from out)")
 
 
 def _described(kind: str) -> str:
-    return {"docx": "a .docx", "pdf": "a PDF", "text": "text"}.get(kind, kind)
+    return {"docx": "a .docx", "xlsx": "an .xlsx", "pdf": "a PDF", "text": "text"}.get(kind, kind)
 
 
 def pdf_text(path: Path) -> str:

@@ -33,11 +33,22 @@ REQUIRED = (Column.CONTENT, Column.TIMING, Column.LEAD)
 
 # Order matters: "Đơn vị chủ trì thực hiện" is the lead column, not the timing one.
 _LABELS = (
-    (Column.LEAD, r"(?:(?:đơn vị|cơ quan) )?chủ trì(?: thực hiện)?"),
+    (Column.LEAD, r"(?:(?:đơn vị|cơ quan) )?chủ trì(?: thực hiện)?|(?:đơn vị|cơ quan) thực hiện"),
     (Column.SUPPORT, r"(?:(?:đơn vị|cơ quan) )?phối hợp(?: thực hiện)?"),
-    (Column.TIMING, r"thời (?:gian|hạn)(?: (?:thực hiện|hoàn thành))?|tiến độ(?: thực hiện)?"),
-    (Column.CONTENT, r"(?:nội dung|tên)(?: nhiệm vụ| công việc)?|nhiệm vụ"),
-    (Column.PRODUCT, r"sản phẩm(?: đầu ra)?|kết quả"),
+    (
+        Column.TIMING,
+        r"thời (?:gian|hạn)(?: (?:thực hiện|hoàn thành))?(?:/hoàn thành)?|tiến độ(?: (?:thực hiện|hoàn thành))?",
+    ),
+    (
+        Column.CONTENT,
+        r"(?:nội dung|tên)(?: (?:nhiệm vụ|công việc|đề án|hoạt động))?(?:, giải pháp)?(?: cụ thể)?"
+        r"|nhiệm vụ(?:, giải pháp)?(?: cụ thể)?",
+    ),
+    (
+        Column.PRODUCT,
+        r"(?:dự kiến )?(?:sản phẩm|kết quả)(?: (?:đầu ra|dự kiến|đạt được|cần đạt|chủ yếu))?"
+        r"|hình thức (?:văn bản|sản phẩm)",
+    ),
     (Column.NOTE, r"ghi chú"),
     (Column.NUMBER, r"stt|tt|số tt|số thứ tự"),
 )
@@ -65,7 +76,8 @@ def fold(text: str) -> str:
 
 def column_of(label: str) -> Column | None:
     """The column a header cell names ("Cơ quan chủ trì" → LEAD), or None."""
-    text = fold(label).strip(" .:*")
+    text = re.sub(r"\(\d{1,2}\)|\s*/\s*", lambda m: "/" if "/" in m[0] else "", fold(label))
+    text = " ".join(text.split()).strip(" .:*")
     for col, pattern in _LABELS:
         if re.fullmatch(pattern, text):
             return col
@@ -93,4 +105,6 @@ class Row:
     number: str
     cells: dict[Column, str]
     where: str  # "row 4" / "line 57": for the comments and messages
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what to check
+    section: str = ""  # "I. NHIỆM VỤ CHUNG", and the heading row above a sub-item
+    info: list[str] = field(default_factory=list)  # plain remarks, nothing to check

@@ -49,6 +49,9 @@ class ImportedTask:
     extra: dict[str, object] = field(default_factory=dict)  # anchor_year, assumed
     extra_comments: dict[str, str] = field(default_factory=dict)
     product: str = ""
+    label: str = ""  # the appendix's own number: "1", "2.1", "3a"
+    section: str = ""  # "I. NHIỆM VỤ CHUNG › 2. Phát triển nguồn nhân lực"
+    remark: str = ""  # the appendix's "Ghi chú"
     checks: list[str] = field(default_factory=list)
     info: list[str] = field(default_factory=list)  # plain comments, nothing to check
 
@@ -114,30 +117,49 @@ def build(
 
 
 def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, str, list[str]]]:
-    """Each row's task number, a plain note and what to check: a missing or repeated number
-    gets the next free one, a gap in the appendix's numbering is reported; if the appendix's
-    numbers clash with the config's, all follow the config's."""
-    raw = [int(r.number) if r.number.isdigit() else None for r in rows]
-    offset = max(taken) if taken & {n for n in raw if n is not None} else 0
+    """Each row's task number, a plain note and what to check.
+
+    The appendix's own number is the row's label ("1", "2.1", "3a"): a gap in its top-level
+    numbers (2.1 counts for 2) and a repeated or missing label are reported. When every
+    label is a plain number (1–9999) it is the task's number; otherwise the tasks are
+    numbered in order (the label is kept). If the numbers clash with the config's tasks,
+    all follow the config's."""
+    plain = [_plain_number(r.number) for r in rows]
+    all_plain = all(n is not None for n in plain)
+    wanted = [
+        n if all_plain else k for k, n in enumerate(plain, start=1)
+    ]  # the numbers before any offset
+    offset = max(taken) if taken & {n for n in wanted if n is not None} else 0
     out: list[tuple[int, str, list[str]]] = []
     used: set[int] = set(taken)
+    labels: set[str] = set()
     last, seen = offset, 0
-    for n, row in zip(raw, rows, strict=True):
+    for n, row in zip(wanted, rows, strict=True):
         note, checks = "", []
-        if n is not None and n > seen + 1:
-            missing = f"{seen + 1}" if n == seen + 2 else f"{seen + 1}–{n - 1}"
+        top = re.match(r"\d+", row.number)
+        top_n = int(top[0]) if top else None
+        if top_n is not None and top_n > seen + 1 and top_n <= 9999:
+            missing = f"{seen + 1}" if top_n == seen + 2 else f"{seen + 1}–{top_n - 1}"
             checks.append(f"task number {missing} missing in the appendix before this one")
         value = n + offset if n is not None else None
-        if value is None or value in used:
-            why = "no task number" if n is None else f"task number {n} repeated"
+        repeated = bool(row.number) and row.number in labels
+        if value is None or value in used or repeated:
+            why = "no task number" if not row.number else f"task number {row.number} repeated"
             value = max(used | {last}) + 1
             checks.append(f"{why} in the appendix ({row.where}): numbered {value}")
-        elif offset:
-            note = f"Stt {n} in the appendix, numbered {value} after the config's tasks"
+        elif row.number != str(value):
+            extra = " after the config's tasks" if offset else ""
+            note = f"Stt {row.number} in the appendix, numbered {value}{extra}"
         used.add(value)
-        last, seen = value, max(seen, n or 0)
+        labels.add(row.number)
+        last, seen = value, max(seen, top_n or 0)
         out.append((value, note, checks))
     return out
+
+
+def _plain_number(label: str) -> int | None:
+    """A task number the config can hold (1–9999), or None for "2.1", "3a", 12345, ""."""
+    return int(label) if label.isdigit() and 0 < int(label) <= 9999 else None
 
 
 def _free_id(base: str, ids: set[str]) -> str:
@@ -184,7 +206,11 @@ def _task(
         milestones=[],
         where=row.where,
         product=_tidy_text(row.cells.get(Column.PRODUCT, "")),
+        label=row.number,
+        section=row.section,
+        remark=_tidy_text(row.cells.get(Column.NOTE, "")),
         checks=checks,
+        info=list(row.info),
     )
     _milestones(task, year, names_of)
     return task
