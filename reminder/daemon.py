@@ -35,6 +35,7 @@ from apscheduler.triggers.date import DateTrigger
 from reminder import sdnotify, statedir, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
+from reminder.health import Health
 from reminder.ledger import Ledger, LedgerError, LedgerUnreachable, open_ledger, unavailable
 from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
@@ -96,6 +97,7 @@ class Daemon:
         self.cycle_task: asyncio.Task[Any] | None = None  # the task running a cycle, if any
         self.outage_since: float | None = None  # monotonic time the ledger became unusable
         self.outage_said = False  # whether this daemon (not the ledger) logged the outage
+        self.health = Health()  # what /healthz reports, updated here in the loop
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class Daemon:
             return EX_OK if self.stop_event.is_set() else EX_UNAVAILABLE
         self.ledger = ledger
         self.dispatcher = Dispatcher(self.settings, self.ledger)
+        self.health.started = self.clock.now()
         if not await self._start_web():
             await asyncio.to_thread(self.ledger.close)
             return EX_UNAVAILABLE
@@ -154,7 +157,7 @@ class Daemon:
             return True
         from reminder.web import WebServer
 
-        self.web = WebServer(lambda: self.settings, self.ledger, self.clock.now)
+        self.web = WebServer(lambda: self.settings, self.ledger, self.clock.now, self.health)
         try:
             await self.web.start()
         except OSError as exc:
@@ -186,10 +189,12 @@ class Daemon:
             try:
                 await poller.start()
             except ChannelError as exc:
+                self.health.failed("telegram updates", self.clock.now(), str(exc))
                 log.error("Telegram updates cannot be received: %s; retrying in %.0f s", exc, wait)
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, POLL_RETRY_MAX)
                 continue
+            self.health.sent("telegram updates", self.clock.now())
             log.info("receiving Telegram button presses and commands (long polling)")
             return
 
@@ -291,8 +296,10 @@ class Daemon:
         async with self.cycle_lock:
             now = self.clock.now()
             self.cycle_task = asyncio.current_task()
+            self.health.last_wake = now
             try:
                 outcome = await self.dispatcher.cycle(now)
+                self._note_channels(outcome, now)
                 if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
                     log.info("cycle at %s: %s", now.isoformat(), outcome)
                 await self._reschedule(now)
@@ -312,6 +319,12 @@ class Daemon:
             self._ledger_up()
             return outcome
 
+    def _note_channels(self, outcome: Outcome, now: datetime) -> None:
+        for channel in outcome.sent_on:
+            self.health.sent(channel, now)
+        for channel, error in outcome.channel_errors.items():
+            self.health.failed(channel, now, error)
+
     def _ledger_down(self, reason: str) -> None:
         """The database cannot be used (server down, connection lost, writes refused): say so
         once, with the reason, and run the cycle again every OUTAGE_RETRY seconds until it can.
@@ -319,6 +332,8 @@ class Daemon:
         Nothing is sent meanwhile (a reminder goes out only once claimed, and the recorder
         holds sends while marks are refused). A refused write was already said by the ledger.
         """
+        self.health.ledger_error = reason
+        self.health.next_wake = self.clock.now() + timedelta(seconds=OUTAGE_RETRY)
         if self.outage_since is None:
             self.outage_since = time.monotonic()
             if self.ledger.refusing is None:
@@ -340,6 +355,7 @@ class Daemon:
     def _ledger_up(self) -> None:
         """After an outage: say it is over (unless the ledger said it: it logs that writes
         are accepted again)."""
+        self.health.ledger_error = ""
         if self.outage_since is None:
             return
         down = time.monotonic() - self.outage_since
@@ -363,6 +379,7 @@ class Daemon:
         if found is None:
             self.next_at = None
             later = await asyncio.to_thread(self.dispatcher.next_wakeup, handled, LOOK_AHEAD)
+            self.health.next_wake = later[0].astimezone(VN_TZ) if later else None
             if later is None:
                 self._announce(f"nothing due in the next {LOOK_AHEAD.days} days")
             else:
@@ -370,7 +387,7 @@ class Daemon:
             return
         # A retry instant comes from the ledger in UTC: log and show it in Vietnamese time.
         at, batch = found[0].astimezone(VN_TZ), found[1]
-        self.next_at = at
+        self.next_at = self.health.next_wake = at
         if handled < at <= self.clock.now():
             # It came while this cycle ran (a long batch, another daemon's lease ending): run
             # the next cycle right after this one. A "wake" job due now would be skipped when

@@ -71,6 +71,8 @@ class Outcome:
     messages: int = 0
     late: int = 0
     errors: list[str] = field(default_factory=list)
+    sent_on: set[str] = field(default_factory=set)  # the channels a message went out on
+    channel_errors: dict[str, str] = field(default_factory=dict)  # the last error per channel
 
     def __str__(self) -> str:
         return (
@@ -492,6 +494,7 @@ class Dispatcher:
         self.sent_here.update(keys)
         run.outcome.messages += 1
         run.outcome.sent += len(batch)
+        run.outcome.sent_on.add(message.channel)
         for r in batch:
             late = r.key in run.late_keys
             run.outcome.late += late
@@ -573,6 +576,7 @@ class Dispatcher:
                 )
                 run.outcome.failed += 1
             run.outcome.errors.append(f"{r.key}: {exc}")
+            run.outcome.channel_errors[r.channel] = str(exc)
 
     def backoff(self, attempts: int, retry_after: float | None = None) -> timedelta:
         """initial × 2^(attempts−1), capped; never sooner than the server asked."""

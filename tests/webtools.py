@@ -17,10 +17,12 @@ from aiohttp import web
 from helpers import write_config
 
 from reminder.config import Settings, load
+from reminder.health import Health
 from reminder.ledger import Ledger
 from reminder.links import Confirmation, Links
 from reminder.model import VN_TZ
 from reminder.web import make_app
+from reminder.web.server import runner_for
 
 WEB_SECRET = "bí-mật-ký-liên-kết-0123456789abcdef"
 WEB_PASSWORD = "mật-khẩu-xem-2026"
@@ -89,7 +91,12 @@ def csrf_of(page: str) -> str:
 
 @asynccontextmanager
 async def running_site(
-    folder: Path, ledger_url: str | None = None, *, public_url: str = "", web_extra: str = ""
+    folder: Path,
+    ledger_url: str | None = None,
+    *,
+    public_url: str = "",
+    web_extra: str = "",
+    health: Health | None = None,
 ) -> AsyncIterator[WebSite]:
     """Serve the pages of a fresh config in `folder` on 127.0.0.1 until the block ends
     (`public_url`, `web_extra`: more of its [web] table)."""
@@ -98,8 +105,8 @@ async def running_site(
     if ledger_url is None:
         ledger.migrate()
     clock = [NOW]
-    app = make_app(lambda: settings, ledger, lambda: clock[0])
-    runner = web.AppRunner(app, access_log=None)
+    app = make_app(lambda: settings, ledger, lambda: clock[0], health)
+    runner = runner_for(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -122,7 +129,7 @@ def site_in_thread(folder: Path) -> Iterator[tuple[str, Settings, Ledger]]:
     ledger = Ledger(settings.database_url)
     ledger.migrate()
     app = make_app(lambda: settings, ledger, lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
+    runner = runner_for(app)
 
     async def start() -> int:
         await runner.setup()

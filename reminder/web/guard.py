@@ -49,7 +49,14 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+SERVER_NAME = "nhachan"  # the Server header: no library or version (aiohttp's names both)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def name_the_server(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: the Server header of every answer, the router's too."""
+    response.headers["Server"] = SERVER_NAME
 
 
 def security_headers(hsts: bool) -> Middleware:
@@ -63,6 +70,7 @@ def security_headers(hsts: bool) -> Middleware:
             response = exc
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        response.headers["Server"] = SERVER_NAME
         if hsts:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if isinstance(response, web.HTTPException):

@@ -1,6 +1,6 @@
 """The pages of the built-in web server. Routes and the data their templates need, nothing else.
 
-    GET  /healthz                 200 when the ledger answers, 503 otherwise (no password)
+    GET  /healthz                 scheduler, ledger, channels: 200 healthy, 503 why (no password)
     GET  /dang-nhap, POST          the viewer password (CSRF, limited failures)
     POST /dang-xuat                end the viewer session (server-side: the cookie is void after)
     GET  /                         the status matrix (password): ?nam=2026&co-quan=<agency>
@@ -34,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from reminder import status, vnformat
 from reminder.config import Settings
 from reminder.feed import build_feed
+from reminder.health import Health
 from reminder.ledger import Ledger
 from reminder.links import Confirmation, LinkError, Links, same_secret
 from reminder.model import Catalog, Deadline, Task
@@ -73,6 +74,7 @@ class Site:
     clock: Callable[[], datetime]
     limiter: LoginLimiter
     sessions: Sessions
+    health: Health | None = None  # the daemon's view of itself, for /healthz
 
     def __post_init__(self) -> None:
         self._env: tuple[Path, Environment] | None = None
@@ -154,11 +156,21 @@ class Site:
         ]
 
     async def healthz(self, request: web.Request) -> web.Response:
+        """ "ok" or "unhealthy: <reasons>" (503), then one line per thing watched. The
+        channels' error texts only to the machine itself or a signed-in viewer: the page
+        needs no password, and an error may name an address."""
+        problems, lines = [], []
         try:
             await asyncio.wait_for(asyncio.to_thread(self._ping), 5)
-        except Exception:
-            return web.Response(text="ledger unreachable\n", status=503)
-        return web.Response(text="ok\n")
+        except Exception as exc:
+            problems.append(f"ledger: unreachable ({type(exc).__name__})")
+        if self.health is not None:
+            detail = _loopback(client_of(request)) or self.signed_in(request)
+            problems += self.health.problems(self.clock(), detail=detail)
+            lines = self.health.report(detail=detail)
+        head = "unhealthy: " + "; ".join(problems) if problems else "ok"
+        text = "\n".join([head, *lines]) + "\n"
+        return web.Response(text=text, status=503 if problems else 200)
 
     def _ping(self) -> None:
         self.ledger.ping()
@@ -505,6 +517,10 @@ def _nonce() -> str:
     import secrets
 
     return secrets.token_urlsafe(16)
+
+
+def _loopback(address: str) -> bool:
+    return address.startswith("127.") or address == "::1"
 
 
 def _int(text: str, default: int, lo: int, hi: int) -> int:

@@ -14,8 +14,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger("reminder.web")
 
@@ -92,3 +94,25 @@ async def flushing(app: web.Application) -> AsyncIterator[None]:
     yield
     task.cancel()
     refusals.flush(all_=True)
+
+
+class ProtocolLog(logging.Logger):
+    """aiohttp's server logger (`logger=` of the runner): a request too malformed to reach
+    a page (a bad request line or header, a scanner's noise) is a refusal, aggregated like
+    the others, not an ERROR with a traceback; anything else goes to "aiohttp.server"."""
+
+    def __init__(self, refusals: RefusalLog) -> None:
+        super().__init__("aiohttp.server")
+        self.refusals = refusals
+        self.real = logging.getLogger("aiohttp.server")
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError) and exc.code < 500:
+            peer = args[0] if args else "?"
+            self.refusals.refused("malformed HTTP request", f"from {peer}")
+            return
+        self.real.exception(msg, *args, **kwargs)
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.real.debug(msg, *args, **kwargs)

@@ -13,36 +13,65 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from reminder.config import Settings
+from reminder.health import Health
 from reminder.ledger import Ledger
 from reminder.model import IPNetwork
-from reminder.web.guard import PROXIES, LoginLimiter, security_headers
+from reminder.web.guard import (
+    PROXIES,
+    SERVER_NAME,
+    LoginLimiter,
+    name_the_server,
+    security_headers,
+)
 from reminder.web.pages import Site
-from reminder.web.refusals import REFUSALS, RefusalLog, flushing
+from reminder.web.refusals import REFUSALS, ProtocolLog, RefusalLog, flushing
 from reminder.web.sessions import Sessions
 
 log = logging.getLogger("reminder.web")
+
+# aiohttp names itself and its version in the Server header of the answers it makes before
+# a page is reached (a malformed request's 400); the pages' own answers are named by the
+# middleware. Nothing else in the process serves HTTP to the outside.
+web_response.SERVER_SOFTWARE = SERVER_NAME
 
 CLIENT_MAX_SIZE = 64 * 1024  # a form is a few hundred bytes
 SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")  # the viewer sessions (tests reach them)
 
 
 def make_app(
-    settings: Callable[[], Settings], ledger: Ledger, clock: Callable[[], datetime]
+    settings: Callable[[], Settings],
+    ledger: Ledger,
+    clock: Callable[[], datetime],
+    health: Health | None = None,
 ) -> web.Application:
     """The aiohttp application with every page and the security middleware."""
     current = settings()
     hsts = bool(current.web and (current.web.public_url or "").startswith("https://"))
     app = web.Application(middlewares=[security_headers(hsts)], client_max_size=CLIENT_MAX_SIZE)
+    app.on_response_prepare.append(name_the_server)
     app[PROXIES] = lambda: _proxies(settings())
     app[SESSIONS] = Sessions()
     app[REFUSALS] = RefusalLog()
     app.cleanup_ctx.append(flushing)
-    site = Site(settings, ledger, clock, LoginLimiter(), app[SESSIONS])
+    site = Site(settings, ledger, clock, LoginLimiter(), app[SESSIONS], health)
     app.add_routes(site.routes())
     return app
+
+
+def runner_for(app: web.Application) -> web.AppRunner:
+    """The runner serving `app`. No access log: the confirmation links in request lines are
+    capabilities; malformed requests are refusals (ProtocolLog), not tracebacks."""
+    return web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=15,
+        shutdown_timeout=2.0,
+        logger=ProtocolLog(app[REFUSALS]),
+    )
 
 
 def _proxies(settings: Settings) -> tuple[IPNetwork, ...]:
@@ -53,11 +82,16 @@ class WebServer:
     """Serves the pages on `[web] listen` until stopped."""
 
     def __init__(
-        self, settings: Callable[[], Settings], ledger: Ledger, clock: Callable[[], datetime]
+        self,
+        settings: Callable[[], Settings],
+        ledger: Ledger,
+        clock: Callable[[], datetime],
+        health: Health | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.clock = clock
+        self.health = health
         self.runner: web.AppRunner | None = None
         self.address: tuple[str, int] | None = None
 
@@ -66,11 +100,8 @@ class WebServer:
         web_settings = self.settings().web
         assert web_settings is not None and web_settings.listen is not None
         host, port = web_settings.listen
-        app = make_app(self.settings, self.ledger, self.clock)
-        # No access log: the confirmation links in request lines are capabilities.
-        runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, keepalive_timeout=15, shutdown_timeout=2.0
-        )
+        app = make_app(self.settings, self.ledger, self.clock, self.health)
+        runner = runner_for(app)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:
