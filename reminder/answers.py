@@ -7,9 +7,11 @@ Every update is untrusted and is checked here before anything is recorded:
   occurrence and milestone the configuration still has;
 - it must come from a chat of the task's lead agency, its successor or a lead group's member,
   as written in config.toml or linked with a one-time code;
-- "done" records a completion (reminder.completions) with done_on = today in the business
-  time zone and by = the person's name and Telegram id; a second press, or a press after ops
-  recorded it, records nothing and says so; "received" records an acknowledgement once.
+- "done" records a completion (reminder.completions.record_first) with done_on = today in
+  the business time zone and by = the person's name and Telegram id, from the day the
+  occurrence's first reminder goes out; a second press, or a press after someone else
+  recorded it, records nothing and says who did and when; "received" records an
+  acknowledgement once.
 A refusal answers with an alert, records nothing and is logged once at WARNING (chat, user,
 reason; never the data or a code). The wording is in templates/telegram_answers.html.
 """
@@ -27,10 +29,12 @@ from markupsafe import Markup
 
 from reminder import status
 from reminder.channels.telegram import Press, PressAnswer, Sender
+from reminder.completions import CompletionEvent
 from reminder.config import Settings
 from reminder.ledger import Ledger
 from reminder.links import ButtonPress, LinkError, Links
-from reminder.model import Catalog, Task
+from reminder.model import Catalog, Completion, Task
+from reminder.planner import first_reminder_day
 from reminder.recipients import chat_agencies, press_chats, successor, with_linked_chats
 from reminder.render import Renderer
 from reminder.replies import CodeRefused
@@ -123,17 +127,33 @@ class Answers:
     def _done(self, sender: Sender, work: Work) -> PressAnswer:
         today = self._today()
         key = (work.task.id, work.occurrence, work.milestone_id)
-        current = self.ledger.completions.current(work.task.id)
-        done = current.get(key) or current.get((work.task.id, work.occurrence, ""))
+        done = self._live(work)
         if done is not None:
-            return PressAnswer(self._plain("already_done", done=done, work=work))
+            return self._already(work, done)
+        catalog = self.settings().catalog
+        first = first_reminder_day(
+            catalog, work.task, work.occurrence, WorkCalendar(catalog.calendar)
+        )
         try:
-            status.check_done(work.task, work.occurrence, work.milestone_id, today, today)
+            status.check_done(
+                work.task,
+                work.occurrence,
+                work.milestone_id,
+                today,
+                today,
+                first_reminder=first,
+                answer_back=True,
+            )
+        except status.TooEarly as exc:
+            self._refuse(sender, f"completion refused: {exc}")
+            return PressAnswer(self._plain("press_early", work=work, opens=exc.opens), alert=True)
         except status.Refused as exc:
             self._refuse(sender, f"completion refused: {exc}")
             return PressAnswer(self._plain("press_stale"), alert=True)
         by = f"{sender.user_name} (Telegram {sender.user_id})"
-        self.ledger.completions.record_done(*key, today, by=by, now=self.clock())
+        first_record = self.ledger.completions.record_first(*key, today, by=by, now=self.clock())
+        if not first_record.new:
+            return self._already(work, _completion(first_record.event))
         log.info(
             "completion recorded from Telegram: task %s %s %s by %s in chat %s",
             work.task.id,
@@ -143,9 +163,21 @@ class Answers:
             sender.chat_id,
         )
         return PressAnswer(
-            self._plain("done_answer", work=work),
+            self._plain("done_answer", work=work, done_on=today, by=sender.user_name),
             append_html=str(self._say("done_line", work=work, done_on=today, by=sender.user_name)),
         )
+
+    def _live(self, work: Work) -> Completion | None:
+        """The live completion of the work, or of its whole occurrence."""
+        current = self.ledger.completions.current(work.task.id)
+        return current.get((work.task.id, work.occurrence, work.milestone_id)) or current.get(
+            (work.task.id, work.occurrence, "")
+        )
+
+    def _already(self, work: Work, done: Completion) -> PressAnswer:
+        zone = self.settings().catalog.calendar.timezone
+        at = done.recorded_at.astimezone(zone)
+        return PressAnswer(self._plain("already_done", done=done, work=work, at=at))
 
     def _ack(self, sender: Sender, work: Work) -> PressAnswer:
         by = f"{sender.user_name} (Telegram {sender.user_id})"
@@ -239,3 +271,10 @@ def _work(catalog: Catalog, button: ButtonPress) -> Work | None:
             return None
         ms = found[0]
     return Work(task, button.occurrence, ms.id, ms.name)
+
+
+def _completion(e: CompletionEvent) -> Completion:
+    assert e.done_on is not None
+    return Completion(
+        e.task_id, e.occurrence, e.milestone_id, e.done_on, e.recorded_at, e.by, e.ref, e.note
+    )

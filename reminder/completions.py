@@ -14,15 +14,23 @@ through the ledger's engine (`Ledger.completions`); this module owns its SQL.
 
 Writers take the ledger's write lock (BEGIN IMMEDIATE on SQLite), so "undo only what is
 done" and "skip a repeat of the same record" are decided atomically.
+
+The history of each piece of work is a chain, and the database keeps it one: every event
+names the event it follows (`prev_id`, 0 for the first), and a unique index on (work,
+prev_id) refuses a second event after the same one. Two writers that both saw "not done"
+(a double click, a Telegram press and an e-mail link at the same moment, two servers on one
+PostgreSQL ledger) cannot both append: the second's insert fails, it reads again and finds
+the first's record. `record_first` is what the answer-back channels use: it records only
+while the work has no live completion, so one piece of work has at most one, whoever asks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -30,11 +38,20 @@ from sqlmodel import Field, SQLModel
 
 from reminder.model import Completion
 
-__all__ = ["Action", "CompletionEvent", "CompletionEventRow", "Completions", "NothingToUndo"]
+__all__ = [
+    "Action",
+    "CompletionEvent",
+    "CompletionEventRow",
+    "Completions",
+    "First",
+    "NothingToUndo",
+]
 
+CHAIN_RETRIES = 5  # a writer that lost the race reads again this many times at most
 TEXT_MAX_CHARS = 2000  # ref and note are clipped to this many characters
 BY_MAX_CHARS = 200
 
+T = TypeVar("T")
 Work = tuple[str, str, str]  # (task_id, occurrence, milestone_id or '')
 
 
@@ -64,6 +81,18 @@ class CompletionEventRow(SQLModel, table=True):
     recorded_by: str = Field(default="", sa_column_kwargs={"server_default": ""})
     ref: str = Field(default="", sa_column_kwargs={"server_default": ""})
     note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    prev_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+    __table_args__ = (
+        sa.Index(
+            "ux_completion_event_chain",
+            "task_id",
+            "occurrence",
+            "milestone_id",
+            "prev_id",
+            unique=True,
+        ),
+    )
 
 
 _E: sa.Table = CompletionEventRow.__table__  # type: ignore[attr-defined]
@@ -89,8 +118,27 @@ class CompletionEvent:
         return (self.task_id, self.occurrence, self.milestone_id)
 
 
+@dataclass(frozen=True, slots=True)
+class First:
+    """What `record_first` did: `event` is the new record (`new`), or the live completion
+    found in its place, recorded earlier by someone else (`new` False, nothing written)."""
+
+    event: CompletionEvent
+    new: bool
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _done_values(done_on: date, by: str, ref: str, note: str) -> dict[str, Any]:
+    return {
+        "action": str(Action.DONE),
+        "done_on": done_on,
+        "recorded_by": _clip(by, BY_MAX_CHARS),
+        "ref": _clip(ref, TEXT_MAX_CHARS),
+        "note": _clip(note, TEXT_MAX_CHARS),
+    }
 
 
 def _utc(value: datetime) -> datetime:
@@ -155,15 +203,9 @@ class Completions:
         (same done_on, by, ref and note): a repeated button press or command is harmless.
         """
         work = (task_id, occurrence, milestone_id or "")
-        values = {
-            "action": str(Action.DONE),
-            "done_on": done_on,
-            "recorded_by": _clip(by, BY_MAX_CHARS),
-            "ref": _clip(ref, TEXT_MAX_CHARS),
-            "note": _clip(note, TEXT_MAX_CHARS),
-        }
-        with self.writer.begin() as conn:
-            last = self._latest(conn, work)
+        values = _done_values(done_on, by, ref, note)
+
+        def write(conn: Connection, last: CompletionEvent | None) -> CompletionEvent | None:
             if (
                 last is not None
                 and last.action is Action.DONE
@@ -171,7 +213,34 @@ class Completions:
                 == (done_on, values["recorded_by"], values["ref"], values["note"])
             ):
                 return None
-            return self._append(conn, work, values, now)
+            return self._append(conn, work, values, now, last)
+
+        return self._chained(work, write)
+
+    def record_first(
+        self,
+        task_id: str,
+        occurrence: str,
+        milestone_id: str | None,
+        done_on: date,
+        *,
+        by: str = "",
+        ref: str = "",
+        note: str = "",
+        now: datetime,
+    ) -> First:
+        """Record a ``done`` only if the work has no live completion (its latest event is not
+        a done); otherwise write nothing and return that completion. The answer-back
+        channels' write: a second press, link or click never adds or corrects a record."""
+        work = (task_id, occurrence, milestone_id or "")
+        values = _done_values(done_on, by, ref, note)
+
+        def write(conn: Connection, last: CompletionEvent | None) -> First:
+            if last is not None and last.action is Action.DONE:
+                return First(last, new=False)
+            return First(self._append(conn, work, values, now, last), new=True)
+
+        return self._chained(work, write)
 
     def undo(
         self,
@@ -185,18 +254,33 @@ class Completions:
     ) -> CompletionEvent:
         """Append an ``undo`` event; NothingToUndo (nothing written) if the work is not done."""
         work = (task_id, occurrence, milestone_id or "")
-        with self.writer.begin() as conn:
-            last = self._latest(conn, work)
+        values = {
+            "action": str(Action.UNDO),
+            "done_on": None,
+            "recorded_by": _clip(by, BY_MAX_CHARS),
+            "ref": "",
+            "note": _clip(note, TEXT_MAX_CHARS),
+        }
+
+        def write(conn: Connection, last: CompletionEvent | None) -> CompletionEvent:
             if last is None or last.action is not Action.DONE:
                 raise NothingToUndo(f"{'/'.join(w for w in work if w)} has no completion record")
-            values = {
-                "action": str(Action.UNDO),
-                "done_on": None,
-                "recorded_by": _clip(by, BY_MAX_CHARS),
-                "ref": "",
-                "note": _clip(note, TEXT_MAX_CHARS),
-            }
-            return self._append(conn, work, values, now)
+            return self._append(conn, work, values, now, last)
+
+        return self._chained(work, write)
+
+    def _chained(self, work: Work, write: Callable[[Connection, CompletionEvent | None], T]) -> T:
+        """`write(conn, latest event)` in one write transaction; when another writer appended
+        after the same event first (the unique chain index refuses ours), read again and let
+        `write` decide anew."""
+        for attempt in range(CHAIN_RETRIES):
+            try:
+                with self.writer.begin() as conn:
+                    return write(conn, self._latest(conn, work))
+            except sa.exc.IntegrityError:
+                if attempt == CHAIN_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def events(self, task_id: str | None = None) -> list[CompletionEvent]:
         """The history, oldest first (optionally of one task)."""
@@ -229,13 +313,18 @@ class Completions:
 
     @staticmethod
     def _append(
-        conn: Connection, work: Work, values: dict[str, Any], now: datetime
+        conn: Connection,
+        work: Work,
+        values: dict[str, Any],
+        now: datetime,
+        last: CompletionEvent | None,
     ) -> CompletionEvent:
         row = {
             "task_id": work[0],
             "occurrence": work[1],
             "milestone_id": work[2],
             "recorded_at": _utc(now),
+            "prev_id": 0 if last is None else last.id,
             **values,
         }
         new_id = conn.execute(sa.insert(_E).values(**row).returning(_E.c.id)).scalar_one()

@@ -19,6 +19,7 @@ Policies:
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -213,6 +214,27 @@ def rungs(due: date, ladder: LeadTimes, cal: WorkCalendar) -> list[tuple[Rung, d
         if kept is None or abs(rung.days) < abs(kept.days):
             by_day[day] = rung
     return [(rung, cal.send_at(day)) for day, rung in sorted(by_day.items())]
+
+
+def first_reminder_day(
+    catalog: Catalog, task: Task, occurrence: str, cal: WorkCalendar
+) -> date | None:
+    """The day the first reminder of one occurrence goes out (any milestone, any role's
+    ladder, done or not), or None when the occurrence has no deadline or no rung: from that
+    day on, the answer-back channels may record the occurrence as done."""
+    found = re.search(r"\d{4}", occurrence)
+    if found is None:
+        return None
+    year = int(found.group())
+    first, last = date(year - 1, 1, 1), date(year + 2, 12, 31)
+    days = [
+        send_at.astimezone(cal.rules.timezone).date()
+        for d in deadlines(task, cal, first, last, catalog.calendar.day_off_rule)
+        if d.occurrence == occurrence
+        for role in Role
+        for _rung, send_at in rungs(d.due, ladder_for(catalog, task, role), cal)
+    ]
+    return min(days, default=None)
 
 
 def _for_recipients(

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from reminder.model import Catalog, Completion, Deadline, Frequency, Milestone, Task
+from reminder.model import Catalog, Completion, Deadline, Frequency, Milestone, Occurrence, Task
 from reminder.occurrences import deadlines as task_deadlines
 from reminder.occurrences import occurrences
 from reminder.recipients import successor
@@ -118,6 +118,14 @@ class Row:
 
 class Refused(ValueError):
     """A completion that cannot be recorded (unknown work, a date in the future, …)."""
+
+
+class TooEarly(Refused):
+    """An answer-back completion before the occurrence begins (`opens`: the first day it may)."""
+
+    def __init__(self, opens: date, message: str) -> None:
+        super().__init__(message)
+        self.opens = opens
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,30 +292,81 @@ def _milestone(task: Task, milestone_id: str) -> Milestone:
 
 
 def check_done(
-    task: Task, occurrence: str, milestone_id: str | None, done_on: date | None, today: date
+    task: Task,
+    occurrence: str,
+    milestone_id: str | None,
+    done_on: date | None,
+    today: date,
+    *,
+    first_reminder: date | None = None,
+    answer_back: bool = False,
 ) -> None:
     """Refused (one line) unless the work exists and `done_on` is possible at `today`:
     the milestone is the task's, the occurrence is one of its occurrences, and the date is
-    neither in the future nor before the occurrence begins."""
+    neither in the future nor before the occurrence begins (`earliest_done`).
+
+    The answer-back channels (`answer_back`: Telegram, the e-mail link) may record an
+    occurrence from the day it opens (`opens`: its first day, or the day its first reminder
+    goes out if that is earlier; TooEarly before it); the command line at any time."""
     if milestone_id and milestone_id not in {m.id for m in task.milestones}:
         known = ", ".join(m.id for m in task.milestones)
         raise Refused(f"task {task.number} has no milestone {milestone_id!r} (known: {known})")
-    found = re.search(r"\d{4}", occurrence)
-    year = int(found.group()) if found else today.year
-    known_occ = {o.label: o for o in occurrences(task, date(year, 1, 1), date(year, 12, 31))}
-    occ = known_occ.get(occurrence)
+    occ, known_occ, year = _find_occurrence(task, occurrence, today)
     if occ is None:
         near = ", ".join(sorted(known_occ)[-8:]) or "none"
         raise Refused(
             f"task {task.number} has no occurrence {occurrence!r} (around {year}: {near}; "
             f"see `reminder explain {task.number}`)"
         )
+    first_day = opens(occ, first_reminder)
+    if answer_back and today < first_day:
+        raise TooEarly(
+            first_day,
+            f"occurrence {occurrence} of task {task.number} can be recorded as done from "
+            f"{first_day.isoformat()} (today is {today.isoformat()})",
+        )
     if done_on is None:
         return
     if done_on > today:
         raise Refused(f"{done_on.isoformat()} is in the future (today is {today.isoformat()})")
-    if done_on < occ.start:
+    earliest = earliest_done(occ, first_reminder, today)
+    if earliest is not None and done_on < earliest:
         raise Refused(
             f"{done_on.isoformat()} is before occurrence {occurrence} of task {task.number} "
-            f"begins ({occ.start.isoformat()})"
+            f"begins ({earliest.isoformat()})"
         )
+
+
+def find_occurrence(task: Task, occurrence: str, today: date) -> Occurrence | None:
+    """The task's occurrence labelled `occurrence` (its year read from the label), if any."""
+    return _find_occurrence(task, occurrence, today)[0]
+
+
+def _find_occurrence(
+    task: Task, occurrence: str, today: date
+) -> tuple[Occurrence | None, dict[str, Occurrence], int]:
+    found = re.search(r"\d{4}", occurrence)
+    year = int(found.group()) if found else today.year
+    known = {o.label: o for o in occurrences(task, date(year, 1, 1), date(year, 12, 31))}
+    return known.get(occurrence), known, year
+
+
+def _dated(occ: Occurrence) -> bool:
+    """One assigned date ("2027-03-15"): a deadline, not a period with a first day."""
+    return occ.label == occ.start.isoformat()
+
+
+def opens(occ: Occurrence, first_reminder: date | None) -> date:
+    """The first day the answer-back channels may record the occurrence as done: the day
+    its first reminder goes out (planner.first_reminder_day), or its first day if that is
+    earlier (the first day of a year, a quarter, a trigger; an assigned date's day)."""
+    return occ.start if first_reminder is None else min(occ.start, first_reminder)
+
+
+def earliest_done(occ: Occurrence, first_reminder: date | None, today: date) -> date | None:
+    """The earliest finishing date that may be recorded: a period's work cannot be finished
+    before the period opens (or before today, when recorded early from the command line);
+    an assigned date's work may have been finished at any time before (None)."""
+    if _dated(occ):
+        return None
+    return min(opens(occ, first_reminder), today)

@@ -146,7 +146,8 @@ async def test_second_press_changes_nothing(bot: Bot) -> None:
     await asyncio.sleep(0.3)
     assert len(bot.ledger.completions.events()) == len(events) + 1  # only ops' record
     assert len(bot.api.edits) == 1
-    assert "đã được ghi nhận hoàn thành ngày 01/12/2026" in bot.api.answers[-2].text
+    assert "đã ghi nhận trước đó" in bot.api.answers[-2].text
+    assert "hoàn thành ngày 01/12/2026, do Lan Nguyễn" in bot.api.answers[-2].text
     assert "30/11/2026" in bot.api.answers[-1].text and "ops:chi" in bot.api.answers[-1].text
 
 

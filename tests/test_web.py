@@ -163,7 +163,7 @@ async def test_confirmation_post_records_once(tmp_path: Path) -> None:
     e = events[0]
     assert (e.occurrence, e.milestone_id, e.done_on) == ("2026", "bao-cao", date(2026, 11, 28))
     assert e.ref == "Báo cáo số 12/BC-SNV" and "Nguyễn Văn An" in e.by
-    assert again == 200 and "đã được ghi nhận trước đó" in text2
+    assert again == 200 and "đã ghi nhận trước đó" in text2
 
 
 async def test_confirmation_post_without_csrf_refused(tmp_path: Path) -> None:

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 def done(args: argparse.Namespace) -> int:
     """Record work as finished, withdraw a record (--undo), or list the history (--list)."""
+    from reminder.planner import first_reminder_day
     from reminder.status import Refused, check_done
+    from reminder.workdays import WorkCalendar
 
     settings = settings_of(args)
     if args.list:
@@ -39,8 +41,11 @@ def done(args: argparse.Namespace) -> int:
     now = now_of(args)
     today = now.astimezone(settings.catalog.calendar.timezone).date()
     done_on = None if args.undo else (args.on or today)
+    first = first_reminder_day(
+        settings.catalog, task, args.occurrence, WorkCalendar(settings.catalog.calendar)
+    )
     try:
-        check_done(task, args.occurrence, milestone, done_on, today)
+        check_done(task, args.occurrence, milestone, done_on, today, first_reminder=first)
     except Refused as exc:
         raise UsageError(str(exc), EX_DATAERR) from None
     what = f"task {task.number} ({task.id}) occurrence {args.occurrence}" + (
@@ -87,7 +92,7 @@ def _record(
     if event is None:
         return f"already recorded as done on {ngay(done_on)} (nothing written)"
     verb = "corrected" if before is not None else "recorded"
-    return f"{verb} as done on {ngay(done_on)}; no further reminders"
+    return f"{verb} as done on {ngay(done_on)} by {by}; no further reminders"
 
 
 def _done_list(settings: Settings, task_ref: str | None) -> int:

@@ -39,6 +39,7 @@ from reminder.ledger import Ledger
 from reminder.links import Confirmation, LinkError, Links, same_secret
 from reminder.model import Catalog, Deadline, Task
 from reminder.occurrences import deadlines
+from reminder.planner import first_reminder_day
 from reminder.recipients import successor
 from reminder.render import default_template_dir
 from reminder.web.guard import (
@@ -388,17 +389,23 @@ class Site:
             k: str(form.get(k, "")).strip()[: MAX_FIELD.get(k, 20)]
             for k in ("ngay", "so_van_ban", "nguoi")
         }
-        error, done_on = self._check_form(found, values)
+        error, done_on, limits = self._check_form(found, values)
         if error:
             return self.page(
-                "confirm.html", 400, **found, csrf=str(form.get("csrf")), error=error, form=values
+                "confirm.html",
+                400,
+                **found,
+                **limits,
+                csrf=str(form.get("csrf")),
+                error=error,
+                form=values,
             )
         if found["done"] is not None:
-            return self.page("confirmed.html", **found, already=True)
+            return self._confirmed(found, already=True)
         assert done_on is not None
         agency_name = settings_agency_name(self.settings().catalog, link.agency)
-        await asyncio.to_thread(
-            self.ledger.completions.record_done,
+        first = await asyncio.to_thread(
+            self.ledger.completions.record_first,
             link.task_id,
             link.occurrence,
             link.milestone_id,
@@ -409,21 +416,40 @@ class Site:
         )
         after = await asyncio.to_thread(self._work, link)
         assert after is not None
-        return self.page("confirmed.html", **after, already=False)
+        return self._confirmed(after, already=not first.new)
 
-    def _check_form(self, found: dict[str, Any], values: dict[str, str]) -> tuple[str, date | None]:
+    def _confirmed(self, found: dict[str, Any], *, already: bool) -> web.Response:
+        """The page after a submission: the record made, or the one found (who and when)."""
+        done = found["done"]
+        zone = self.settings().catalog.calendar.timezone
+        at = done.recorded_at.astimezone(zone) if done is not None else None
+        return self.page("confirmed.html", **found, already=already, at=at)
+
+    def _check_form(
+        self, found: dict[str, Any], values: dict[str, str]
+    ) -> tuple[str, date | None, dict[str, date]]:
+        """(error, done_on, dates the error message needs): error '' when the form is good."""
         if not values["nguoi"]:
-            return "thieu-nguoi", None
+            return "thieu-nguoi", None, {}
         done_on = _date(values["ngay"])
         if done_on is None:
-            return "sai-ngay", None
+            return "sai-ngay", None, {}
+        task, occurrence = found["task"], found["deadline"].occurrence
+        catalog = self.settings().catalog
+        today = self.today()
+        first = first_reminder_day(catalog, task, occurrence, WorkCalendar(catalog.calendar))
         try:
             status.check_done(
-                found["task"], found["deadline"].occurrence, None, done_on, self.today()
+                task, occurrence, None, done_on, today, first_reminder=first, answer_back=True
             )
+        except status.TooEarly as exc:
+            return "chua-den-ky", None, {"opens": exc.opens}
         except status.Refused:
-            return "ngay-khong-hop-le", None
-        return "", done_on
+            occ = status.find_occurrence(task, occurrence, today)
+            earliest = None if occ is None else status.earliest_done(occ, first, today)
+            limits = {"today": today} | ({"earliest": earliest} if earliest else {})
+            return "ngay-khong-hop-le", None, limits
+        return "", done_on, {}
 
     def _work(self, link: Confirmation) -> dict[str, Any] | None:
         """The task, milestone, deadline and current completion a link is for; None when the
