@@ -150,10 +150,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     rp.add_argument(
         "--format",
-        choices=["table", "csv", "html", "json", "docx"],
+        choices=["table", "csv", "html", "json", "docx", "xlsx"],
         default="table",
         help="table (terminal), csv (for programs), html (print-ready A4), json, "
-        "docx (Word, Nghị định 30/2020 form; needs -o)",
+        "docx (Word, Nghị định 30/2020 form; needs -o), xlsx (Excel; needs -o)",
     )
     rp.add_argument("--output", "-o", help="write to this file instead of standard output")
     _now_arg(rp)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -333,13 +333,20 @@ def _deadline(i: Item) -> str:
     return ngay(i.deadline) + ("*" if i.nominal and i.nominal != i.deadline else "")
 
 
-def letter(report: Report, renderer: Renderer) -> Letter:
-    """The report's texts, from templates/report_parts.txt."""
+def words(renderer: Renderer) -> Callable[..., str]:
+    """say(macro, *args): one macro of templates/report_parts.txt, as NFC text."""
     parts = renderer.env.get_template("report_parts.txt").module
-    plan, office, now = report.catalog.plan, report.office, report.now
 
     def say(name: str, *args: object) -> str:
         return nfc(str(getattr(parts, name)(*args)).strip())
+
+    return say
+
+
+def letter(report: Report, renderer: Renderer) -> Letter:
+    """The report's texts, from templates/report_parts.txt."""
+    say = words(renderer)
+    plan, office, now = report.catalog.plan, report.office, report.now
 
     def head(name: str) -> list[str]:
         return say(name).split("|")

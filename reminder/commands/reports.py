@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     pass
 
 
-BINARY_FORMATS = ("docx",)
+BINARY_FORMATS = ("docx", "xlsx")
 
 
 def report(args: argparse.Namespace) -> int:
@@ -52,6 +52,10 @@ def report(args: argparse.Namespace) -> int:
         from reminder.reportdocx import docx_bytes
 
         data = docx_bytes(built, settings.templates_dir)
+    elif args.format == "xlsx":
+        from reminder.reportxlsx import xlsx_bytes
+
+        data = xlsx_bytes(built, settings.templates_dir)
     elif args.format == "csv":
         data = rpt.csv_bytes(built)
     elif args.format == "html":
