@@ -58,7 +58,13 @@ def browser() -> Iterator[WebDriver]:
         pytest.skip(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,1600",
+        "--lang=en-US",  # the date field must not follow the browser's language
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -119,3 +125,52 @@ def test_refusal_page_in_browser(browser: WebDriver, tmp_path: Path) -> None:
         done = ledger.completions.current()
     assert heading == "Liên kết không hợp lệ"
     assert forms == [] and done == {}
+
+
+PHONE = (390, 844)
+FITS = """
+const width = window.innerWidth;
+const wide = [...document.querySelectorAll('table, svg, form, select, input, pre')]
+  .filter(e => e.getBoundingClientRect().right > width + 0.5)
+  .map(e => e.tagName + '.' + e.className.baseVal + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+return [document.documentElement.scrollWidth, width, wide];
+"""
+
+
+def _fits(d: WebDriver, path: Path) -> tuple[int, int, list[str]]:
+    """Screenshot to `path`; (page scrollWidth, viewport width, elements past the right edge)."""
+    d.save_screenshot(str(path))
+    scroll, width, wide = d.execute_script(FITS)
+    return int(scroll), int(width), list(wide)
+
+
+def test_pages_fit_a_phone(browser: WebDriver, tmp_path: Path) -> None:
+    """At 390×844 (a phone) no page is wider than the screen: status, task, confirmation,
+    login and the 404 page; no table, chart or form runs past the right edge; the date
+    field reads 01/12/2026 (an English browser's date input would show 12/01/2026)."""
+    d = browser
+    d.set_window_size(*PHONE)
+    d.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": False},
+    )
+    shots = Path(os.environ.get("REMINDER_SHOTS", str(tmp_path)))
+    with site_in_thread(tmp_path) as (base, _settings, _ledger):
+        d.get(base + "/dang-nhap")
+        seen = {"login": _fits(d, shots / "phone-login.png")}
+        d.find_element(By.ID, "mat_khau").send_keys(WEB_PASSWORD)
+        _submit(d)
+        d.get(base + "/?nam=2026")
+        seen["status"] = _fits(d, shots / "phone-status.png")
+        d.get(base + "/nhiem-vu/nv01")
+        seen["task"] = _fits(d, shots / "phone-task.png")
+        d.get(f"{base}/xac-nhan/{Links(WEB_SECRET).confirmation(LINK)}")
+        seen["confirm"] = _fits(d, shots / "phone-confirm.png")
+        day = d.find_element(By.ID, "ngay")
+        shown = (day.get_attribute("type"), day.get_attribute("value"))
+        d.get(f"{base}/khong-co-trang-nay")
+        seen["404"] = _fits(d, shots / "phone-404.png")
+    assert shown == ("text", "01/12/2026")  # ngày/tháng/năm, not the browser's 12/01/2026
+    for page, (scroll, width, wide) in seen.items():
+        assert width == PHONE[0], page
+        assert scroll <= width and wide == [], f"{page} is wider than the phone: {scroll} {wide}"

@@ -19,6 +19,7 @@ kind, with a count: reminder.web.refusals) and record nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from reminder.web.guard import (
     FORM_COOKIE,
     FORM_MAX_AGE,
     SESSION_COOKIE,
+    Handler,
     LoginLimiter,
     client_of,
     forwarded_https,
@@ -54,6 +56,8 @@ from reminder.web.guard import (
 )
 from reminder.web.sessions import Sessions
 from reminder.workdays import WorkCalendar
+
+log = logging.getLogger("reminder.web")
 
 STATE_ORDER = (
     status.State.OVERDUE,
@@ -139,6 +143,31 @@ class Site:
         web_settings = self.settings().web
         https = bool(web_settings and (web_settings.public_url or "").startswith("https://"))
         return https or forwarded_https(request)
+
+    @web.middleware
+    async def error_pages(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """aiohttp's own answers (404, 405, 413, 400 …) and an unexpected error (500) as a
+        Vietnamese page (templates/web/error.html); an error is logged, never shown."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400 or exc.content_type != "text/plain":
+                raise
+            response = self._error_page(exc.status)
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
+        except Exception:
+            path = "/xac-nhan/…" if request.path.startswith("/xac-nhan/") else request.path
+            log.exception("%s %s failed", request.method, path)
+            return self._error_page(500)
+
+    def _error_page(self, code: int) -> web.Response:
+        try:
+            return self.page("error.html", code, code=code)
+        except Exception:  # the templates themselves are broken: say it plainly
+            log.exception("the error page could not be made")
+            return web.Response(text="Hệ thống gặp lỗi.\n", status=code, charset="utf-8")
 
     # -- routes -----------------------------------------------------------------------------
 
@@ -374,7 +403,7 @@ class Site:
             **found,
             csrf=self.links.form_token(request.match_info["token"]),
             error="",
-            form={"ngay": self.today().isoformat(), "so_van_ban": "", "nguoi": ""},
+            form={"ngay": vnformat.ngay(self.today()), "so_van_ban": "", "nguoi": ""},
         )
 
     async def confirm(self, request: web.Request) -> web.Response:
@@ -558,7 +587,7 @@ def _int(text: str, default: int, lo: int, hi: int) -> int:
 
 
 def _date(text: str) -> date | None:
-    """A date typed as 2026-12-10 (the date input) or 10/12/2026."""
+    """A date typed as 10/12/2026 (the form's ngày/tháng/năm) or 2026-12-10."""
     text = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):

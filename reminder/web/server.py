@@ -50,13 +50,15 @@ def make_app(
     """The aiohttp application with every page and the security middleware."""
     current = settings()
     hsts = bool(current.web and (current.web.public_url or "").startswith("https://"))
-    app = web.Application(middlewares=[security_headers(hsts)], client_max_size=CLIENT_MAX_SIZE)
-    app.on_response_prepare.append(name_the_server)
-    app[PROXIES] = lambda: _proxies(settings())
-    app[SESSIONS] = Sessions()
+    site = Site(settings, ledger, clock, LoginLimiter(), Sessions(), health)
+    app = web.Application(
+        middlewares=[security_headers(hsts), site.error_pages], client_max_size=CLIENT_MAX_SIZE
+    )
+    app[SESSIONS] = site.sessions
     app[REFUSALS] = RefusalLog()
     app.cleanup_ctx.append(flushing)
-    site = Site(settings, ledger, clock, LoginLimiter(), app[SESSIONS], health)
+    app.on_response_prepare.append(name_the_server)
+    app[PROXIES] = lambda: _proxies(settings())
     app.add_routes(site.routes())
     return app
 
