@@ -35,6 +35,7 @@ from apscheduler.triggers.date import DateTrigger
 from reminder import sdnotify, statedir, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
+from reminder.exitcodes import EX_CONFIG, EX_NOPERM, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
 from reminder.health import Health
 from reminder.ledger import Ledger, LedgerError, LedgerUnreachable, open_ledger, unavailable
 from reminder.model import VN_TZ, Reminder
@@ -48,11 +49,10 @@ log = logging.getLogger("reminder.daemon")
 
 LOOK_AHEAD = timedelta(days=400)  # how far the log looks for the next reminders when idle
 SWEEP = timedelta(minutes=5)  # safety net: clock jumps, suspended VMs, lost timers
-START_WAIT = 30.0  # seconds a start waits for an unreachable PostgreSQL before exiting 69
+START_WAIT = 30.0  # seconds a start waits for an unreachable PostgreSQL before exiting 75
 START_RETRY = 2.0  # seconds between connection attempts meanwhile
 OUTAGE_RETRY = 5.0  # seconds between cycles while the ledger cannot be used
 STOP_TIMEOUT = 30.0  # seconds to let an in-flight cycle finish on SIGTERM (unit: 60 s)
-EX_OK, EX_UNAVAILABLE, EX_NOPERM, EX_CONFIG = 0, 69, 77, 78
 POLL_RETRY, POLL_RETRY_MAX = 60.0, 1800.0  # seconds between tries to start Telegram polling
 
 
@@ -110,10 +110,8 @@ class Daemon:
         for warning in self.settings.warnings:
             log.warning("config: %s", warning)
         foreign = statedir.foreign_owner(self._written(self.settings), os.geteuid())
-        if foreign is not None:  # run by hand as root with the service's config
-            log.error("%s", statedir.refusal(foreign, os.geteuid()))
-            sdnotify.status(f"refused: {foreign.path} belongs to another user")
-            return EX_NOPERM
+        if foreign is not None:
+            return self._refuse_state(foreign)
         try:
             ledger = await self._open_ledger()
         except Exception as exc:  # LedgerError says where and why; anything else, in one line
@@ -121,8 +119,8 @@ class Daemon:
             log.error("%s", why)
             sdnotify.status(why)
             return EX_UNAVAILABLE
-        if ledger is None:
-            return EX_OK if self.stop_event.is_set() else EX_UNAVAILABLE
+        if ledger is None:  # PostgreSQL unreachable for START_WAIT: systemd tries again
+            return EX_OK if self.stop_event.is_set() else EX_TEMPFAIL
         self.ledger = ledger
         self.dispatcher = Dispatcher(self.settings, self.ledger)
         self.health.started = self.clock.now()
@@ -201,7 +199,7 @@ class Daemon:
     async def _open_ledger(self) -> Ledger | None:
         """The migrated ledger. While its PostgreSQL server cannot be reached (still
         starting, a network blip, a fail-over), try again every START_RETRY seconds for up to
-        START_WAIT; then say why and return None: the daemon exits 69 (EX_UNAVAILABLE) and
+        START_WAIT; then say why and return None: the daemon exits 75 (EX_TEMPFAIL) and
         systemd starts it again later. None too when SIGTERM comes meanwhile."""
         s = self.settings
         deadline = time.monotonic() + START_WAIT
@@ -216,7 +214,7 @@ class Daemon:
                     return None
                 if time.monotonic() >= deadline:
                     log.error(
-                        "%s; gave up after %.0f s (exit 69: systemd tries again)", exc, START_WAIT
+                        "%s; gave up after %.0f s (exit 75: systemd tries again)", exc, START_WAIT
                     )
                     sdnotify.status(str(exc))
                     return None
@@ -226,6 +224,23 @@ class Daemon:
                     sdnotify.status(f"waiting for the ledger: {exc}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), START_RETRY)
+
+    def _refuse_state(self, foreign: statedir.Foreign) -> int:
+        """The ledger or outbox is in another user's folder: run by hand as root with the
+        service's config (77: run it as the service's user), or the service's own user
+        meeting a folder of root's such as /etc/reminder (69, with the path and the fix).
+        Neither is restarted by the unit (RestartPreventExitStatus=)."""
+        as_owner, why = statedir.explain(foreign, os.geteuid(), self.settings.database_url)
+        log.error("%s", why)
+        code = EX_NOPERM if as_owner else EX_UNAVAILABLE
+        wanted = foreign.wanted or foreign.path
+        sdnotify.status(
+            f"exit {code}, not restarted: cannot write {wanted}: {foreign.path} belongs to "
+            "another user; see the journal for the fix"
+            if not as_owner
+            else f"refused: {foreign.path} belongs to another user"
+        )
+        return code
 
     def _refuse(self, exc: ConfigError) -> int:
         for problem in exc.problems:

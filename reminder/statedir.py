@@ -12,18 +12,22 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Foreign", "foreign_owner", "refusal", "sqlite_path", "written_paths"]
+__all__ = ["Foreign", "explain", "foreign_owner", "refusal", "sqlite_path", "written_paths"]
+
+SERVICE_STATE = Path("/var/lib/reminder")  # the unit's StateDirectory=reminder
 
 
 @dataclass(frozen=True, slots=True)
 class Foreign:
-    """`path` (what the command would write, or its nearest existing folder) belongs to `uid`."""
+    """`path` (what the command would write, or its nearest existing folder) belongs to `uid`;
+    `wanted` is the ledger file or outbox folder that would be written there."""
 
     path: Path
     uid: int
+    wanted: Path | None = field(default=None, compare=False)
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -55,7 +59,7 @@ def foreign_owner(paths: list[Path], euid: int) -> Foreign | None:
         if where != path and st.st_mode & stat.S_ISVTX:
             continue
         if st.st_uid != euid:
-            return Foreign(where, st.st_uid)
+            return Foreign(where, st.st_uid, path)
     return None
 
 
@@ -79,6 +83,37 @@ def refusal(found: Foreign, euid: int) -> str:
         "files it created there could not be written by the service afterwards. Run it as "
         f"{_user(found.uid)} (on the server: reminder-as-service …, see docs/install.md)"
     )
+
+
+def explain(found: Foreign, euid: int, database_url: str | None) -> tuple[bool, str]:
+    """(True, the refusal) when this process could write there but must not: root, or a
+    user other than the folder's owner, in the service's folder (exit 77, run it as the
+    owner). (False, why and the fix) when a user who is not root meets a folder of root's
+    (typically the service's ledger or outbox configured under /etc/reminder): no user
+    change helps, the path or the folder's owner must change (exit 69)."""
+    if euid == 0 or found.uid != 0:
+        return True, refusal(found, euid)
+    wanted = found.wanted or found.path
+    ledger = sqlite_path(database_url) if database_url else None
+    state = _state_directory()
+    if ledger is not None and wanted == ledger:
+        what, setting = "the ledger", f'[database] url = "sqlite:///{state / wanted.name}"'
+    else:
+        what, setting = "the outbox", f'[outbox] dir = "{state / "outbox"}"'
+    name = _user(euid).split(" (", 1)[0]
+    return False, (
+        f"cannot write {what} {wanted}: {found.path} belongs to {_user(found.uid)} and this "
+        f"process runs as {_user(euid)}. Keep it in the service's own folder, {state} "
+        f"(StateDirectory=reminder in the unit): {setting} in the configuration; or, "
+        f"outside systemd, give the folder to this user: chown -R {name} {found.path}"
+    )
+
+
+def _state_directory() -> Path:
+    """The service's state folder: systemd's $STATE_DIRECTORY (StateDirectory=), else the
+    unit's /var/lib/reminder."""
+    given = os.environ.get("STATE_DIRECTORY", "").split(":", 1)[0]
+    return Path(given) if given else SERVICE_STATE
 
 
 def _user(uid: int) -> str:

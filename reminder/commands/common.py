@@ -82,7 +82,8 @@ def current_completions(settings: Settings) -> dict[tuple[str, str, str], Comple
 
 def refuse_foreign_state(settings: Settings, *, ledger: bool, outbox: bool) -> None:
     """UsageError (77) if this command would write the ledger or the outbox in a folder that
-    belongs to another user (the service's): the files it made would lock the service out."""
+    belongs to another user (the service's): the files it made would lock the service out;
+    (69) if it is root's folder and this process is not root: it cannot write there at all."""
     import os
 
     from reminder import statedir
@@ -92,7 +93,8 @@ def refuse_foreign_state(settings: Settings, *, ledger: bool, outbox: bool) -> N
     )
     found = statedir.foreign_owner(paths, os.geteuid())
     if found is not None:
-        raise UsageError(statedir.refusal(found, os.geteuid()), EX_NOPERM)
+        as_owner, why = statedir.explain(found, os.geteuid(), settings.database_url)
+        raise UsageError(why, EX_NOPERM if as_owner else EX_UNAVAILABLE)
 
 
 def uses_outbox(settings: Settings, channel: str | None = None) -> bool:
