@@ -22,6 +22,7 @@ PLACEHOLDERS = {
     "YOUR-ADDRESS": "ĐỊA-CHỈ-CỦA-BẠN",
     "YOUR-CHAT-ID": "MÃ-CHAT-CỦA-BẠN",
     "<the same address>": "<chính địa chỉ đó>",
+    "<why>": "<lý do>",
 }
 FENCE = re.compile(r"^\s*(```|~~~)")
 
