@@ -169,7 +169,7 @@ def catalog(n_tasks: int, n_agencies: int = 50, support: int = 3) -> Catalog:
         tasks.append(
             Task(
                 id=f"t{t:05d}",
-                number=t + 1,
+                number=str(t + 1),
                 title=TITLE.format(n=t + 1),
                 timing=recurrences[phrase],
                 lead=lead,

@@ -32,7 +32,7 @@ from reminder.channels.telegram import Press, PressAnswer, Sender
 from reminder.completions import CompletionEvent
 from reminder.config import Settings
 from reminder.ledger import Ledger
-from reminder.links import ButtonPress, LinkError, Links
+from reminder.links import ButtonPress, LinkError, Links, task_digest
 from reminder.model import Catalog, Completion, Task
 from reminder.planner import first_reminder_day
 from reminder.recipients import chat_agencies, press_chats, successor, with_linked_chats
@@ -115,10 +115,10 @@ class Answers:
         catalog = self._directory()
         work = _work(catalog, button)
         if work is None:
-            self._refuse(sender, f"button for work no longer planned (task {button.task_number})")
+            self._refuse(sender, f"button for work no longer planned (task {button.task})")
             return PressAnswer(self._plain("press_stale"), alert=True)
         if sender.chat_id not in press_chats(work.task, catalog.agencies):
-            self._refuse(sender, f"chat is not one of task {work.task.number}'s lead agency")
+            self._refuse(sender, f"chat is not one of task {work.task.name}'s lead agency")
             return PressAnswer(self._plain("press_refused_chat", task=work.task), alert=True)
         if button.action == "done":
             return self._done(sender, work)
@@ -256,8 +256,12 @@ class Answers:
 def _work(catalog: Catalog, button: ButtonPress) -> Work | None:
     """The task and milestone a press names, if the configuration still has them."""
     try:
-        task = catalog.task(str(button.task_number))
-    except KeyError:
+        task = (
+            next(t for t in catalog.tasks if task_digest(t.id) == button.task)
+            if button.task.startswith("~")
+            else catalog.task(button.task)
+        )
+    except (LookupError, StopIteration):  # no such task, or a bare number that several plans have
         return None
     milestones = list(task.milestones)
     if button.milestone.startswith("#"):

@@ -66,7 +66,7 @@ class ButtonPress:
     """What a Telegram button's data says. `milestone` is an id, or "#n" (0-based position)."""
 
     action: Action
-    task_number: int
+    task: str  # the task's name ("<plan>/<number>"); a bare number in older buttons
     occurrence: str
     milestone: str
 
@@ -104,27 +104,29 @@ class Links:
 
     # -- Telegram buttons -------------------------------------------------------------------
 
-    def button(self, action: Action, task_number: int, occurrence: str, milestone: str) -> str:
+    def button(self, action: Action, task: str, occurrence: str, milestone: str) -> str:
         """Signed callback data, at most 64 bytes (see the module docstring)."""
-        data = self._button_data(action, task_number, occurrence, milestone)
+        data = self._button_data(action, task, occurrence, milestone)
         if len(data.encode()) > BUTTON_LIMIT:
             raise ValueError(f"button data longer than {BUTTON_LIMIT} bytes: {occurrence!r}")
         return data
 
-    def _button_data(self, action: Action, number: int, occurrence: str, milestone: str) -> str:
-        return self._button.sign(f"{_CODES[action]}|{number}|{occurrence}|{milestone}").decode()
+    def _button_data(self, action: Action, task: str, occurrence: str, milestone: str) -> str:
+        return self._button.sign(f"{_CODES[action]}|{task}|{occurrence}|{milestone}").decode()
 
-    def button_fits(self, task_number: int, occurrence: str, milestone: str) -> bool:
+    def button_fits(self, task: str, occurrence: str, milestone: str) -> bool:
         """Whether the data with this milestone id fits in 64 bytes."""
-        data = self._button_data("done", task_number, occurrence, milestone)
+        data = self._button_data("done", task, occurrence, milestone)
         return len(data.encode()) <= BUTTON_LIMIT
 
     def read_button(self, data: str) -> ButtonPress:
         """What a pressed button's data says; LinkError when it was not signed here."""
         try:
             raw = self._button.unsign(data).decode()
-            code, number, occurrence, milestone = raw.split("|")
-            return ButtonPress(_ACTION_CODES[code], int(number), occurrence, milestone)
+            code, task, occurrence, milestone = raw.split("|")
+            if not task:
+                raise ValueError("no task")
+            return ButtonPress(_ACTION_CODES[code], task, occurrence, milestone)
         except (BadSignature, ValueError, KeyError, UnicodeDecodeError):
             raise LinkError("invalid", "button data") from None
 
@@ -198,11 +200,17 @@ class AnswerLinks:
 
     def button_data(self, task: Task, occurrence: str, milestone_id: str) -> tuple[str, str]:
         """(done, received) callback data for one deadline of `task`."""
-        milestone = milestone_id
-        if not self.links.button_fits(task.number, occurrence, milestone_id):
-            ids = [m.id for m in task.milestones]
-            milestone = f"#{ids.index(milestone_id)}"
+        ref, milestone = task.name, milestone_id
+        if not self.links.button_fits(ref, occurrence, milestone):
+            milestone = f"#{[m.id for m in task.milestones].index(milestone_id)}"
+        if not self.links.button_fits(ref, occurrence, milestone):
+            ref = task_digest(task.id)  # a long plan id: the task's short digest instead
         return (
-            self.links.button("done", task.number, occurrence, milestone),
-            self.links.button("ack", task.number, occurrence, milestone),
+            self.links.button("done", ref, occurrence, milestone),
+            self.links.button("ack", ref, occurrence, milestone),
         )
+
+
+def task_digest(task_id: str) -> str:
+    """A short stand-in for a task's name in button data: "~" and 8 characters."""
+    return "~" + hashlib.sha256(task_id.encode()).hexdigest()[:8]

@@ -139,8 +139,8 @@ class LeadTimes:
 class Task:
     """A row of the appendix, plus what ops configured for it."""
 
-    id: str
-    number: int
+    id: str  # the ledger's key: "<plan id>/<number>" for a plan file's task, else config's id
+    number: str  # as printed in the appendix: "1", "2.1", "3a"
     title: str
     timing: Recurrence
     lead: str  # agency id, as written in the appendix
@@ -152,6 +152,31 @@ class Task:
     enabled: bool = True
     note: str = ""
     assumed: bool = False  # its timing (anchor year, frequency) is an assumption to confirm
+    plan: str = ""  # the plan's id
+    former_id: str | None = None  # its id in config.toml before it moved into plans/
+
+    @property
+    def name(self) -> str:
+        """How people name it: "<plan id>/<number>" ("ke-hoach-45/2.1")."""
+        return f"{self.plan}/{self.number}" if self.plan else self.number
+
+
+def number_key(number: str) -> tuple[tuple[int, str], ...]:
+    """Sort key of an appendix number: "2" < "2.1" < "2a" < "10" (parts compared as numbers)."""
+    out = []
+    for part in number.split("."):
+        digits = len(part) - len(part.lstrip("0123456789"))
+        out.append((int(part[:digits]) if digits else 1 << 30, part[digits:]))
+    return tuple(out)
+
+
+class AmbiguousTask(LookupError):
+    """A bare number that names a task in more than one plan."""
+
+    def __init__(self, ref: str, candidates: tuple[str, ...]):
+        super().__init__(ref)
+        self.ref = ref
+        self.candidates = candidates
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +204,9 @@ class PlanInfo:
     signed_on: date | None = None
     sender: str = ""  # the office that sends the reminders, for the letter's closing
     reports_to: str = ""  # the body that receives reports today, if not the issuer (mergers)
+    id: str = ""  # "ke-hoach-45": the first half of its tasks' names
+    period: tuple[int, int] | None = None  # first and last year it runs, if stated
+    source: Path | None = None  # its plan file (None: inline in config.toml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,15 +426,44 @@ class Catalog:
     calendar: CalendarRules
     lead_times: dict[Role, LeadTimes]
     source: Path | None = None
+    plans: dict[str, PlanInfo] = field(default_factory=dict)  # by id; {} = {plan.id: plan}
     _by_ref: dict[str, Task] = field(init=False, repr=False, compare=False)
+    _by_number: dict[str, tuple[Task, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.plans:
+            object.__setattr__(self, "plans", {self.plan.id: self.plan})
         by_ref: dict[str, Task] = {}
-        for t in self.tasks:  # the first task that has the text as its id or number wins
+        by_number: dict[str, list[Task]] = {}
+        for t in self.tasks:  # an id or a name first, then the former ids
             by_ref.setdefault(t.id, t)
-            by_ref.setdefault(str(t.number), t)
+            by_ref.setdefault(t.name, t)
+            by_number.setdefault(t.number, []).append(t)
+        for t in self.tasks:
+            if t.former_id:
+                by_ref.setdefault(t.former_id, t)
         object.__setattr__(self, "_by_ref", by_ref)
+        object.__setattr__(self, "_by_number", {k: tuple(v) for k, v in by_number.items()})
 
-    def task(self, task_id: str) -> Task:
-        """The task with this id or number (as text); KeyError if none."""
-        return self._by_ref[task_id]
+    def task(self, ref: str) -> Task:
+        """The task named `ref`: "<plan>/<number>", its id, its former id, or a bare number
+        that only one plan has. KeyError if none; AmbiguousTask if the number is in several
+        plans."""
+        found = self._by_ref.get(ref)
+        if found is not None:
+            return found
+        same = self._by_number.get(ref, ())
+        if len(same) == 1:
+            return same[0]
+        if same:
+            raise AmbiguousTask(ref, tuple(t.name for t in same))
+        raise KeyError(ref)
+
+    def name_of(self, task: Task) -> str:
+        """How output names a task: its number while one plan is loaded, else
+        "<plan>/<number>"."""
+        return task.number if len(self.plans) == 1 else task.name
+
+    def plan_of(self, task: Task) -> PlanInfo:
+        """The plan a task belongs to."""
+        return self.plans.get(task.plan, self.plan)

@@ -53,6 +53,7 @@ from reminder.model import (
     Reminder,
     Role,
     Task,
+    number_key,
 )
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class ItemView:
 
     key: str
     task_id: str
-    number: int
+    number: str
     title: str
     milestone: str
     milestone_id: str
@@ -416,7 +417,7 @@ class Renderer:
         recipient = self._agency_view(first.agency)
         items = sorted(
             (self._item(r, today) for r in batch),
-            key=lambda i: (i.deadline, i.number, i.milestone_id, i.key),
+            key=lambda i: (i.deadline, number_key(i.number), i.milestone_id, i.key),
         )
         return {
             "recipient": recipient,

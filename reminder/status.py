@@ -36,7 +36,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from reminder.model import Catalog, Completion, Deadline, Frequency, Milestone, Occurrence, Task
+from reminder.model import (
+    Catalog,
+    Completion,
+    Deadline,
+    Frequency,
+    Milestone,
+    Occurrence,
+    Task,
+    number_key,
+)
 from reminder.occurrences import deadlines as task_deadlines
 from reminder.occurrences import occurrences
 from reminder.recipients import successor
@@ -74,7 +83,7 @@ class Item:
     """One milestone of one occurrence, classified."""
 
     task_id: str
-    task_number: int
+    task_number: str
     task_title: str
     occurrence: str  # '' while WAITING
     milestone_id: str
@@ -162,7 +171,7 @@ def classify(
         for d in deadlines
         if d.task_id in tasks
     ]
-    items.sort(key=lambda i: (i.deadline or date.max, i.task_number, i.occurrence))
+    items.sort(key=lambda i: (i.deadline or date.max, number_key(i.task_number), i.occurrence))
     items.extend(_waiting(catalog))
     return items
 

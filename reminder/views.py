@@ -64,7 +64,7 @@ def upcoming_table(
         return head + "\n(nothing to send in this window)"
     lines = [head]
     current: date | None = None
-    order = {t.id: t.number for t in catalog.tasks}
+    order = {t.id: i for i, t in enumerate(catalog.tasks)}
     ordered = sorted(
         reminders, key=lambda r: (r.send_at, order[r.task_id], r.role != Role.LEAD, r.key)
     )
@@ -77,7 +77,7 @@ def upcoming_table(
         milestone = (
             next(m for m in task.milestones if m.id == r.milestone_id) if task.milestones else None
         )
-        what = f"#{task.number} {r.occurrence} {milestone.name if milestone else r.milestone_id}"
+        what = f"#{catalog.name_of(task)} {r.occurrence} {milestone.name if milestone else r.milestone_id}"
         lines.append(
             f"  {_lead(r):>13}  deadline {r.deadline:%d/%m/%Y}  {what[:60]}\n"
             f"  {'':>13}  → {ROLE_VI[r.role]:<8} {_agency_label(catalog, r)}  [{r.channel}] {r.address}"
@@ -123,7 +123,7 @@ def explain(
     rec = task.timing
     assumed = "  [ASSUMED timing: confirm in config.toml]" if task.assumed else ""
     out = [
-        f"Task {task.number} ({task.id}): {task.title}",
+        f"Task {catalog.name_of(task)} ({task.id}): {task.title}",
         f"  timing: “{rec.phrase}” → {rec.reading}{assumed}",
     ]
     if not task.enabled:
@@ -225,7 +225,7 @@ def done_lines(
         record = completion_of(task_id, occurrence, milestone_id, completions)
         if record is None:  # not skipped for being done: cannot happen, say nothing
             continue
-        number = catalog.task(task_id).number
+        number = catalog.name_of(catalog.task(task_id))
         lines.append(
             f"  #{number} {occurrence} {milestone_id}: {n} reminder(s) — {done_note(record)}"
         )
@@ -237,8 +237,9 @@ def preview_head(catalog: Catalog, first: Reminder, batch: Sequence[Reminder]) -
     head = f"# {first.channel} to {first.address} at {first.send_at.isoformat()}"
     if len(batch) == 1:
         return f"{head} (key {first.key})"
-    numbers = sorted({catalog.task(r.task_id).number for r in batch})
-    tasks = ", ".join(str(n) for n in numbers)
+    order = {t.id: i for i, t in enumerate(catalog.tasks)}
+    ids = sorted({r.task_id for r in batch}, key=order.__getitem__)
+    tasks = ", ".join(catalog.name_of(catalog.task(i)) for i in ids)
     return f"{head}: one digest of {len(batch)} reminders, tasks {tasks} (as the daemon sends it)"
 
 

@@ -198,16 +198,16 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_zero_byte_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A 0-byte file reports the two required keys, [plan] and [[tasks]], as missing."""
+    """A 0-byte file (and no plans/ beside it) reports that there is no plan."""
     empty = tmp_path / "config.toml"
     empty.write_bytes(b"")
     assert main(["--config", str(empty), "check"]) == EX_CONFIG
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        f"error: {empty}: plan: required key is missing",
-        f"error: {empty}: tasks: required key is missing",
-        f"{empty}: 2 error(s); nothing was changed.",
+        f"error: {empty}: plan: no plan: put plan files in {tmp_path / 'plans'} (docs/config.md, "
+        "Plan files), or a [plan] and its [[tasks]] in this file",
+        f"{empty}: 1 error(s); nothing was changed.",
     ]
 
 

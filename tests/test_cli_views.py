@@ -317,8 +317,8 @@ def test_explain_successors_and_already_reached(capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("explain", "99"), 64, "reminder explain: no task '99' in"),
-        (("explain", "nv12", "--now", NOW), 64, "reminder explain: no task 'nv12' in"),
+        (("explain", "99"), 65, "reminder explain: no task '99' in"),
+        (("explain", "nv12", "--now", NOW), 65, "reminder explain: no task 'nv12' in"),
         (("upcoming", "--now", "yesterday"), 64, "argument --now: expected an ISO 8601 instant"),
         (("upcoming", "--now", NOW, "--days", "0"), 64, "argument --days: expected a number ≥ 1"),
         (("upcoming", "--now", NOW, "--agency", "so-xyz"), 64, "no agency or group 'so-xyz'"),

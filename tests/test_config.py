@@ -61,7 +61,7 @@ BOT_ON = ('[channels.telegram]\ntransport = "outbox"', '[channels.telegram]\ntra
 
 def test_shipped_has_eleven_tasks_numbered_in_order(shipped: Settings) -> None:
     """The shipped config holds the appendix's 11 tasks, numbered 1 to 11 in file order."""
-    assert [t.number for t in shipped.catalog.tasks] == list(range(1, 12))
+    assert [t.number for t in shipped.catalog.tasks] == [str(n) for n in range(1, 12)]
     assert [t.id for t in shipped.catalog.tasks] == [f"nv{n:02d}" for n in range(1, 12)]
 
 
@@ -99,7 +99,7 @@ def test_shipped_timing_phrases_are_the_seed_text(shipped: Settings) -> None:
         11: ("Hằng năm", Frequency.YEARLY),
     }
     for task in shipped.catalog.tasks:
-        phrase, frequency = expected[task.number]
+        phrase, frequency = expected[int(task.number)]
         assert (task.timing.phrase, task.timing.frequency) == (phrase, frequency)
         assert phrase in whole
     assert shipped.catalog.task("6").timing.start_year == 2025

@@ -32,7 +32,7 @@ def make_task(
 ) -> Task:
     return Task(
         id="t",
-        number=1,
+        number="1",
         title="Nhiệm vụ",
         timing=timing,
         lead="so-noi-vu",

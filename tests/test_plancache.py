@@ -82,14 +82,16 @@ def test_escalations_from_the_cache_are_what_escalations_gives(seed: int) -> Non
             assert cache.plan(since, until, done) == again
 
 
-def test_catalog_task_finds_by_id_or_number_first_task_winning(catalog: Catalog) -> None:
-    """Catalog.task("9") and ("nv09") give the same task; an id that is another's number loses
-    to the earlier task; a replaced catalog looks up its own tasks."""
+def test_catalog_task_finds_by_id_or_number_an_id_winning(catalog: Catalog) -> None:
+    """Catalog.task("9") and ("nv09") give the same task; an id that is another's bare number
+    wins over that number (the name <plan>/<number> still finds the other); a replaced catalog
+    looks up its own tasks."""
     assert catalog.task("9") is catalog.task("nv09")
     first, second = catalog.tasks[0], catalog.tasks[1]
     clash = replace(second, id=str(first.number))
     edited = replace(catalog, tasks=(first, clash, *catalog.tasks[2:]))
-    assert edited.task(str(first.number)) is first
+    assert edited.task(str(first.number)) is clash
+    assert edited.task(first.name) is first
     assert edited.task(str(clash.number)) is clash
     with pytest.raises(KeyError):
         edited.task(second.id)

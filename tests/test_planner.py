@@ -79,7 +79,7 @@ def yearly_task(
 ) -> Task:
     return Task(
         id="t",
-        number=1,
+        number="1",
         title="Nhiệm vụ",
         timing=Recurrence(Frequency.YEARLY),
         lead=lead,

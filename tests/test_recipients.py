@@ -23,7 +23,7 @@ def shipped() -> Catalog:
 def make_task(lead: str, *support: str) -> Task:
     return Task(
         id="t",
-        number=1,
+        number="1",
         title="Nhiệm vụ",
         timing=Recurrence(Frequency.YEARLY),
         lead=lead,

@@ -62,7 +62,7 @@ BAO_CAO = Milestone("bao-cao", "Báo cáo kết quả thực hiện trong năm",
 TASKS = (
     Task(
         id="nv05",
-        number=5,
+        number="5",
         title="Tham mưu UBND tỉnh cân đối, bố trí nguồn vốn ngân sách tỉnh, lồng ghép các "
         "nguồn vốn để triển khai thực hiện các nhiệm vụ của kế hoạch.",
         timing=Recurrence(Frequency.YEARLY, phrase="Hằng năm"),
@@ -72,7 +72,7 @@ TASKS = (
     ),
     Task(
         id="nv03",
-        number=3,
+        number="3",
         title="Thực hiện việc cải cách tiền lương theo Nghị quyết số 27-NQ/TW ngày 21 tháng 5 "
         "năm 2018 của Hội nghị lần thứ bảy Ban Chấp hành Trung ương khóa XII.",
         timing=Recurrence(Frequency.TRIGGERED, phrase="Sau khi có hướng dẫn của Trung ương"),
@@ -82,7 +82,7 @@ TASKS = (
     ),
     Task(
         id="nv09",
-        number=9,
+        number="9",
         title=DANGEROUS,
         timing=Recurrence(Frequency.YEARLY, interval=2, phrase="02 năm/lần"),
         lead="so-khcn",
@@ -492,7 +492,7 @@ def test_long_telegram_digest_is_compacted() -> None:
     """A Telegram digest that would pass 4096 characters is rendered in compact form."""
     long_title = "Triển khai các hoạt động đào tạo kiến thức, kỹ năng về khoa học " * 8
     tasks = tuple(
-        replace(TASKS[1], id=f"t{n}", number=n, title=f"{long_title} {n}") for n in range(12)
+        replace(TASKS[1], id=f"t{n}", number=str(n), title=f"{long_title} {n}") for n in range(12)
     )
     r = Renderer(make_catalog(tasks=tasks))
     batch = [rem(f"t{n}", channel="telegram", address="-1") for n in range(12)]

@@ -43,7 +43,7 @@ CAL = WorkCalendar(CalendarRules())
 
 def task(
     tid: str,
-    number: int,
+    number: str,
     *milestones: Milestone,
     lead: str = "snv",
     timing: Recurrence | None = None,
@@ -61,8 +61,8 @@ def task(
     )
 
 
-TET = task("tet", 1, Milestone("bc", "Báo cáo", due=(17, 2)))  # 17/02/2026 is Tết → 23/02
-MERGED = task("kh", 2, Milestone("kh", "Kế hoạch", due=(31, 3)), lead="skhdt")
+TET = task("tet", "1", Milestone("bc", "Báo cáo", due=(17, 2)))  # 17/02/2026 is Tết → 23/02
+MERGED = task("kh", "2", Milestone("kh", "Kế hoạch", due=(31, 3)), lead="skhdt")
 TRIGGERED = task(
     "tr", 3, Milestone("th", "Triển khai", days_after=30), timing=Recurrence(Frequency.TRIGGERED)
 )
@@ -124,7 +124,7 @@ def test_waiting_for_the_trigger_then_a_deadline() -> None:
     item = items_at(date(2026, 6, 1))["tr"]
     assert (item.state, item.deadline, item.occurrence) == (State.WAITING, None, "")
     triggered = task(
-        "tr", 3, *TRIGGERED.milestones, timing=TRIGGERED.timing, trigger=date(2026, 5, 4)
+        "tr", "3", *TRIGGERED.milestones, timing=TRIGGERED.timing, trigger=date(2026, 5, 4)
     )
     cat = Catalog(CATALOG.plan, (triggered,), AGENCIES, CalendarRules(), LADDERS)
     dls = period_deadlines(cat, date(2026, 1, 1), date(2026, 12, 31), CAL)

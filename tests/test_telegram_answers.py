@@ -168,10 +168,10 @@ async def test_press_from_other_chat_refused(bot: Bot, caplog: pytest.LogCapture
 @pytest.mark.parametrize(
     "forge",
     [
-        lambda data: data.replace("|1|", "|2|"),  # another task, same signature
+        lambda data: data.replace("/1|", "/2|"),  # another task, same signature
         lambda data: data[:-1] + ("A" if data[-1] != "A" else "B"),
         lambda data: "d|1|2026|bao-cao",  # unsigned
-        lambda data: Links("khoa-khac-0123456789abcdef").button("done", 1, "2026", "bao-cao"),
+        lambda data: Links("khoa-khac-0123456789abcdef").button("done", "1", "2026", "bao-cao"),
     ],
 )
 async def test_forged_data_refused(bot: Bot, forge: Callable[[str], str]) -> None:
@@ -265,7 +265,7 @@ async def test_telegram_chats_reads_what_the_daemon_recorded(
 def test_button_data_names_no_other_task() -> None:
     """The data under a button reads back as its own task, occurrence and milestone."""
     links = Links(WEB_SECRET)
-    data = links.button("done", 1, "2026", "bao-cao")
+    data = links.button("done", "1", "2026", "bao-cao")
     assert re.fullmatch(r"d\|1\|2026\|bao-cao\.[A-Za-z0-9_-]{27}", data)
 
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from reminder.config import Settings, load
 from reminder.exitcodes import (
     EX_CANTCREAT,
+    EX_DATAERR,
     EX_NOPERM,
     EX_UNAVAILABLE,
     EX_USAGE,
     UsageError,
 )
-from reminder.model import VN_TZ, Completion, Task
+from reminder.model import VN_TZ, AmbiguousTask, Completion, Task
 
 if TYPE_CHECKING:
     from reminder.ledger import Ledger
@@ -46,11 +47,24 @@ def settings_of(args: argparse.Namespace) -> Settings:
     return load(args.config)
 
 
-def task_of(settings: Settings, ref: str, code: int = EX_USAGE) -> Task:
+def task_of(settings: Settings, ref: str, code: int = EX_DATAERR) -> Task:
+    """The task `ref` names ("<plan>/<number>", an id, a bare number while one plan has it).
+    Unknown: UsageError(code, 65 unless said); a bare number several plans have: 64, with the
+    candidates."""
+    catalog = settings.catalog
     try:
-        return settings.catalog.task(ref)
+        return catalog.task(ref)
+    except AmbiguousTask as exc:
+        raise UsageError(
+            f"task {ref!r} is ambiguous: {len(exc.candidates)} plans have it; "
+            f"say which: {', '.join(exc.candidates)}",
+            EX_USAGE,
+        ) from None
     except KeyError:
-        known = ", ".join(f"{t.number}/{t.id}" for t in settings.catalog.tasks)
+        known = ", ".join(
+            catalog.name_of(t) if t.id == t.name else f"{catalog.name_of(t)}/{t.id}"
+            for t in catalog.tasks
+        )
         raise UsageError(f"no task {ref!r} in {settings.source} (known: {known})", code) from None
 
 

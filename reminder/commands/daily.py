@@ -48,10 +48,26 @@ def check(args: argparse.Namespace) -> int:
         f"  delivery: {transports}; outbox {settings.outbox.directory}; ledger {_safe_url(settings.database_url)}"
     )
     print(f"  answer-back: {_answer_back(settings)}")
+    print(f"  plans: {_plans_line(settings)}")
     print("  next deadlines:")
     now = now_of(args)
     print("\n".join(views.next_deadlines(cat, now, WorkCalendar(cat.calendar))))
     return EX_OK
+
+
+def _plans_line(settings: Settings) -> str:
+    """The plans and their files; for a plan inline in config.toml, how to move it."""
+    plans = settings.catalog.plans.values()
+    files = [p for p in plans if p.source is not None]
+    said = f"{len(files)} in {settings.plans_dir}" if files else f"none in {settings.plans_dir}"
+    for p in plans:
+        if p.source is None:
+            said += (
+                f"; {p.id!r} inline in {settings.source.name}: move its [plan] (adding "
+                f'id = "{p.id}") and [[tasks]] into {settings.plans_dir}/{p.id}.toml, each task\'s '
+                "id becoming former_id and its number text in quotes (docs/config.md, Plan files)"
+            )
+    return said
 
 
 def _answer_back(settings: Settings) -> str:

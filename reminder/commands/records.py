@@ -37,7 +37,7 @@ def done(args: argparse.Namespace) -> int:
     if args.milestone and args.milestone_opt and args.milestone != args.milestone_opt:
         raise UsageError(f"two milestones given: {args.milestone!r} and {args.milestone_opt!r}")
     milestone = args.milestone or args.milestone_opt
-    task = task_of(settings, args.task, EX_DATAERR)
+    task = task_of(settings, args.task)
     now = now_of(args)
     today = now.astimezone(settings.catalog.calendar.timezone).date()
     done_on = None if args.undo else (args.on or today)
@@ -99,7 +99,7 @@ def _done_list(settings: Settings, task_ref: str | None) -> int:
     """Every completion event, oldest first: the append-only history."""
     from reminder.vnformat import ngay
 
-    task_id = task_of(settings, task_ref, EX_DATAERR).id if task_ref else None
+    task_id = task_of(settings, task_ref).id if task_ref else None
     ledger = ledger_of(settings)
     try:
         events = ledger.completions.events(task_id)
@@ -154,7 +154,7 @@ def retry(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     if args.key and (args.task or args.gave_up):
         raise UsageError("give a KEY, or --task and/or --gave-up, not both")
-    task_id = task_of(settings, args.task, EX_DATAERR).id if args.task else None
+    task_id = task_of(settings, args.task).id if args.task else None
     now = now_of(args)
     ledger = ledger_of(settings)
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from reminder.config import schema
 from reminder.config.problems import Collector
@@ -25,20 +25,41 @@ def crosscheck(cfg: schema.Config, out: Collector) -> dict[str, Recurrence]:
     _check_cycles(cfg, out)
     _check_timezone(cfg, out)
     _check_calendar_overlap(cfg, out)
-    recurrences: dict[str, Recurrence] = {}
     _duplicates(out, ("tasks",), [t.id for t in cfg.tasks], "task id")
     _duplicates(out, ("tasks",), [str(t.number) for t in cfg.tasks], "task number", by_index=True)
     if cfg.escalation is not None:
         _check_refs(out, ("escalation", "to"), [cfg.escalation.to], ids)
-    for i, task in enumerate(cfg.tasks):
+    return check_tasks(cfg.tasks, [t.id for t in cfg.tasks], ids, out)
+
+
+def directory_ids(cfg: schema.Config) -> set[str]:
+    """The ids of the agencies and groups of config.toml."""
+    return {a.id for a in cfg.agencies} | {g.id for g in cfg.groups}
+
+
+def check_tasks(
+    tasks: Sequence[schema.TaskFields], keys: Sequence[str], ids: set[str], out: Collector
+) -> dict[str, Recurrence]:
+    """Check the [[tasks]] of a file (config.toml's or a plan file's) against the agencies
+    `ids`; return each task's recurrence by its key (the same position in `keys`)."""
+    recurrences: dict[str, Recurrence] = {}
+    for i, task in enumerate(tasks):
         path = ("tasks", i)
         _check_refs(out, (*path, "lead"), [task.lead], ids)
         _check_refs(out, (*path, "support"), task.support, ids, indexed=True)
         rec = _recurrence(task, path, out)
         if rec is not None:
-            recurrences[task.id] = rec
+            recurrences[keys[i]] = rec
             _check_milestones(task, rec, path, out)
     return recurrences
+
+
+def duplicates(out: Collector, path: tuple[str | int, ...], values: list[str], what: str) -> None:
+    """An error at each repeat of a value (at the key `path`[-1] of the item)."""
+    counts = Counter(values)
+    for i, value in enumerate(values):
+        if counts[value] > 1 and values.index(value) != i:
+            out.error((*path[:-1], i, path[-1]), f"duplicate {what} {value!r}")
 
 
 def _check_directory(cfg: schema.Config, out: Collector) -> set[str]:
@@ -150,7 +171,7 @@ def _duplicates(
 
 
 def _recurrence(
-    task: schema.Task, path: tuple[str | int, ...], out: Collector
+    task: schema.TaskFields, path: tuple[str | int, ...], out: Collector
 ) -> Recurrence | None:
     try:
         rec = parse_phrase(task.timing)
@@ -175,7 +196,7 @@ def _recurrence(
     return rec
 
 
-def _culprit(problem: str, task: schema.Task) -> str:
+def _culprit(problem: str, task: schema.TaskFields) -> str:
     """The key a recurrence problem points at: the structured field ops wrote, if any
     (so the line shown is the one to edit), else the timing phrase."""
     if "anchor" in problem:
@@ -192,7 +213,7 @@ def _culprit(problem: str, task: schema.Task) -> str:
 
 
 def _check_milestones(
-    task: schema.Task, rec: Recurrence, path: tuple[str | int, ...], out: Collector
+    task: schema.TaskFields, rec: Recurrence, path: tuple[str | int, ...], out: Collector
 ) -> None:
     gives_own = rec.fixed_due or rec.period_due
     if not task.milestones and not gives_own and rec.frequency not in SELF_PLANNED:

@@ -8,9 +8,6 @@ assumed dates) ride along in Settings.warnings.
 from __future__ import annotations
 
 import ipaddress
-import re
-import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +15,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from reminder.config import schema
-from reminder.config.crosscheck import crosscheck
-from reminder.config.locate import deepest_line, key_lines, line_of
+from reminder.config.crosscheck import crosscheck, directory_ids
+from reminder.config.locate import key_lines, line_of
 from reminder.config.periods import warn_ended_periods
+from reminder.config.plans import PlanSource, read_plans
 from reminder.config.problems import Collector, ConfigError, Problem
 from reminder.config.shape import build
+from reminder.config.tomlfile import parse_toml, read_text
 from reminder.model import (
     Agency,
     CalendarRules,
@@ -85,6 +84,7 @@ class Settings:
     database_password: str | None = None  # PostgreSQL's, from a credential/env/file
     zalo_transport: str = "off"  # "outbox" | "bot" | "off"
     zalo: ZaloSettings | None = None
+    plans_dir: Path | None = None  # the folder of the plan files ([plans] dir)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -97,81 +97,87 @@ class Settings:
         return tuple(name for name, transport in on if transport != "off")
 
 
+INLINE_PLAN_ID = "ke-hoach"  # the id of an inline [plan] that gives none
+
+
 def load(path: Path | str) -> Settings:
-    """Read and check the configuration at `path`; raise ConfigError listing every problem."""
+    """Read and check the configuration at `path` and the plan files of its plans folder;
+    raise ConfigError listing every problem (each with its own file and line)."""
     file = Path(path)
-    text = _read(file)
-    data = _parse(file, text)
+    text = read_text(file)
+    data = parse_toml(file, text)
     out = Collector(file, key_lines(text), data)
     cfg = build(schema.Config, data, out)
     if cfg is None:
         raise ConfigError(out.errors)
     recurrences = crosscheck(cfg, out)
-    settings = None if out.errors else _build(cfg, recurrences, file, out)
-    if out.errors or settings is None:
-        raise ConfigError(out.errors)
+    sources, plan_errors = _plans(cfg, data, file, out)
+    errors = out.errors + plan_errors
+    settings = None if errors else _build(cfg, recurrences, sources, file, out)
+    if out.errors or plan_errors or settings is None:
+        raise ConfigError(out.errors + plan_errors)
     _warn(cfg, settings, out)
+    for source in sources:
+        _warn_plan(source, settings.catalog.tasks)
+        out.warnings.extend(source.out.warnings)
     return _with_warnings(settings, out.warnings)
 
 
-def _read(file: Path) -> str:
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            [Problem(file, None, "", f"cannot read the file: {exc.strerror or exc}")]
-        ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [Problem(file, line, "", "not valid UTF-8 text (save the file as UTF-8)")]
-        ) from None
-    return unicodedata.normalize("NFC", text.removeprefix("\ufeff"))
+def plans_folder(cfg: schema.Config, file: Path) -> Path:
+    """The folder of the plan files: [plans] dir, relative to config.toml."""
+    return file.resolve().parent / cfg.plans.dir
 
 
-def _parse(file: Path, text: str) -> dict[str, object]:
-    try:
-        return tomllib.loads(text)
-    except RecursionError:  # tomllib recurses once per level of nesting
-        deepest, depth = deepest_line(text)
-        raise ConfigError(
-            [
-                Problem(
-                    file,
-                    deepest,
-                    "",
-                    f"arrays or inline tables nested {depth} levels deep: too deep to read",
+def _plans(
+    cfg: schema.Config, data: dict[str, object], file: Path, out: Collector
+) -> tuple[list[PlanSource], list[Problem]]:
+    """The plan files, checked; an inline [plan] needs its [[tasks]] and the reverse."""
+    if cfg.plan is not None and not cfg.tasks:
+        out.error(("tasks",), "[plan] here needs its [[tasks]] (or move both into a plan file)")
+    if cfg.plan is None and cfg.tasks:
+        out.error(("tasks",), "[[tasks]] here need the [plan] they belong to")
+    folder = plans_folder(cfg, file)
+    if "plans" in data and not folder.is_dir():
+        out.error(("plans", "dir"), f"no such folder: {folder}")
+    errors: list[Problem] = []
+    taken = {(cfg.plan.id or INLINE_PLAN_ID): str(file)} if cfg.plan is not None else {}
+    sources = read_plans(folder, directory_ids(cfg), taken, errors)
+    if cfg.plan is None and not sources and not errors and not out.errors:
+        out.error(
+            ("plan",),
+            f"no plan: put plan files in {folder} (docs/config.md, Plan files), "
+            "or a [plan] and its [[tasks]] in this file",
+        )
+    _check_former_ids(cfg, sources, errors)
+    return sources, errors
+
+
+def _check_former_ids(cfg: schema.Config, sources: list[PlanSource], errors: list[Problem]) -> None:
+    """A former id names one task: not two plan files' tasks, not a task still inline."""
+    seen: dict[str, str] = {t.id: "config.toml's [[tasks]]" for t in cfg.tasks}
+    for source in sources:
+        for i, t in enumerate(source.tasks):
+            if t.former_id is None:
+                continue
+            if t.former_id in seen:
+                line = line_of(("tasks", i, "former_id"), source.out.lines)
+                errors.append(
+                    Problem(
+                        source.file,
+                        line,
+                        f"tasks[{t.number}].former_id",
+                        f"former id {t.former_id!r} is also a task of {seen[t.former_id]}",
+                    )
                 )
-            ]
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        line = int(m.group(1)) if m else None
-        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
-        col = f" (column {m.group(2)})" if m else " (at the end of the file)"
-        hint = _syntax_hint(text, line)
-        raise ConfigError(
-            [Problem(file, line, "", f"TOML syntax error: {reason}{col}{hint}")]
-        ) from None
-
-
-def _syntax_hint(text: str, line: int | None) -> str:
-    """A hint for the commonest slip: a time or a day/month written without quotes."""
-    lines = text.splitlines()
-    if line is None or not 0 < line <= len(lines):
-        return ""
-    _, eq, value = lines[line - 1].partition("=")
-    value = value.split("#", 1)[0]
-    if eq and not {'"', "'"} & set(value) and re.search(r"\d{1,2}[:/]\d{1,2}", value):
-        return '; times and days go in quotes, e.g. send_time = "08:00", due = "15/12"'
-    return ""
+            seen[t.former_id] = f"{source.file} (task {t.number})"
 
 
 def _build(
-    cfg: schema.Config, recurrences: dict[str, Recurrence], file: Path, out: Collector
+    cfg: schema.Config,
+    recurrences: dict[str, Recurrence],
+    sources: list[PlanSource],
+    file: Path,
+    out: Collector,
 ) -> Settings | None:
     base = file.resolve().parent
     smtp = _smtp(cfg, base, out)
@@ -183,16 +189,11 @@ def _build(
     web = _web(cfg, base, out)
     if out.errors:
         return None
+    plans, tasks = _plans_and_tasks(cfg, recurrences, sources)
     catalog = Catalog(
-        plan=PlanInfo(
-            cfg.plan.title,
-            cfg.plan.issuer,
-            cfg.plan.number,
-            cfg.plan.signed_on,
-            cfg.plan.sender,
-            cfg.plan.reports_to,
-        ),
-        tasks=tuple(_task(t, recurrences[t.id], cfg.reminders.progress_reports) for t in cfg.tasks),
+        plan=plans[0],
+        plans={p.id: p for p in plans},
+        tasks=tasks,
         agencies=_agencies(cfg),
         calendar=_calendar(cfg.calendar),
         lead_times={
@@ -231,6 +232,50 @@ def _build(
         office=_office(cfg.office),
         zalo_transport=cfg.channels.zalo.transport,
         zalo=zalo,
+        plans_dir=plans_folder(cfg, file),
+    )
+
+
+def _plans_and_tasks(
+    cfg: schema.Config, recurrences: dict[str, Recurrence], sources: list[PlanSource]
+) -> tuple[list[PlanInfo], tuple[Task, ...]]:
+    """The plans (the inline one first) and every task: an inline task keeps its id, a plan
+    file's is named <plan id>/<number>."""
+    plans: list[PlanInfo] = []
+    tasks: list[Task] = []
+    reports = cfg.reminders.progress_reports
+    if cfg.plan is not None:
+        pid = cfg.plan.id or INLINE_PLAN_ID
+        plans.append(_plan_info(cfg.plan, pid, None))
+        tasks += [_task(t, recurrences[t.id], reports, t.id, str(t.number), pid) for t in cfg.tasks]
+    for source in sources:
+        plans.append(_plan_info(source.plan, source.id, source.file))
+        tasks += [
+            _task(
+                t,
+                source.recurrences[t.number],
+                reports,
+                f"{source.id}/{t.number}",
+                t.number,
+                source.id,
+                t.former_id,
+            )
+            for t in source.tasks
+        ]
+    return plans, tuple(tasks)
+
+
+def _plan_info(p: schema.Plan, pid: str, file: Path | None) -> PlanInfo:
+    return PlanInfo(
+        p.title,
+        p.issuer,
+        p.number,
+        p.signed_on,
+        p.sender,
+        p.reports_to,
+        id=pid,
+        period=schema.period_years(p.period) if p.period else None,
+        source=file,
     )
 
 
@@ -493,7 +538,15 @@ def _ladder(ladder: schema.Ladder) -> LeadTimes:
     )
 
 
-def _task(t: schema.Task, rec: Recurrence, reports: list[str]) -> Task:
+def _task(
+    t: schema.TaskFields,
+    rec: Recurrence,
+    reports: list[str],
+    task_id: str,
+    number: str,
+    plan: str,
+    former_id: str | None = None,
+) -> Task:
     ladders = None
     if t.reminders and (t.reminders.lead or t.reminders.support):
         ladders = {}
@@ -502,8 +555,8 @@ def _task(t: schema.Task, rec: Recurrence, reports: list[str]) -> Task:
         if t.reminders.support:
             ladders[Role.SUPPORT] = _ladder(t.reminders.support)
     return Task(
-        id=t.id,
-        number=t.number,
+        id=task_id,
+        number=number,
         title=t.title,
         timing=rec,
         lead=t.lead,
@@ -515,6 +568,8 @@ def _task(t: schema.Task, rec: Recurrence, reports: list[str]) -> Task:
         enabled=t.enabled,
         note=t.note,
         assumed=t.assumed,
+        plan=plan,
+        former_id=former_id,
     )
 
 
@@ -544,7 +599,7 @@ def implicit_milestones(rec: Recurrence, reports: list[str]) -> tuple[Milestone,
     return ()
 
 
-def _milestones(t: schema.Task, rec: Recurrence) -> tuple[Milestone, ...]:
+def _milestones(t: schema.TaskFields, rec: Recurrence) -> tuple[Milestone, ...]:
     """The configured milestones; an ongoing task's are all progress reports."""
     ongoing = rec.frequency is Frequency.ONGOING
     return tuple(_milestone(m, progress=ongoing or m.progress) for m in t.milestones)
@@ -585,7 +640,35 @@ def _warn(cfg: schema.Config, settings: Settings, out: Collector) -> None:
     assumed += [
         f"{t.id}:{line_of(('tasks', i), out.lines)}" for i, t in enumerate(cfg.tasks) if t.assumed
     ]
-    warn_ended_periods(settings.catalog.tasks, out)
+    warn_ended_periods(settings.catalog.tasks[: len(cfg.tasks)], out)
+    if assumed:
+        out.warnings.append(
+            Problem(
+                out.file,
+                None,
+                "assumed",
+                f"{len(assumed)} dates or timings are assumptions to confirm "
+                f"(then remove `assumed = true`): {', '.join(assumed)}",
+            )
+        )
+
+
+def _warn_plan(source: PlanSource, tasks: tuple[Task, ...]) -> None:
+    """A plan file's assumed dates and ended periods, against its own lines."""
+    out = source.out
+    mine = [t for t in tasks if t.plan == source.id]
+    warn_ended_periods(mine, out)
+    assumed = [
+        f"{t.number}/{m.id}:{line_of(('tasks', i, 'milestones', j), out.lines)}"
+        for i, t in enumerate(source.tasks)
+        for j, m in enumerate(t.milestones)
+        if m.assumed
+    ]
+    assumed += [
+        f"{t.number}:{line_of(('tasks', i), out.lines)}"
+        for i, t in enumerate(source.tasks)
+        if t.assumed
+    ]
     if assumed:
         out.warnings.append(
             Problem(

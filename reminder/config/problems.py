@@ -64,6 +64,8 @@ def readable_key(path: KeyPath, data: object) -> str:
         if isinstance(part, int):
             item = node[part] if isinstance(node, list) and part < len(node) else None
             ident = item.get("id") if isinstance(item, dict) else None
+            if not ident and isinstance(item, dict):  # a plan file's task: its number
+                ident = item.get("number")
             out += f"[{ident}]" if isinstance(ident, str) and ident else f"[#{part + 1}]"
             node = item
         else:

@@ -196,13 +196,45 @@ def _public_url(v: str) -> str:
     return f'expected an address such as "https://nhachan.tinh.example" (got {v!r})'
 
 
+_PERIOD = re.compile(r"^\s*((?:19|20)\d\d)\s*(?:[-–—]\s*((?:19|20)\d\d))?\s*$")
+NUMBER_PATTERN = r"^[0-9A-Za-z]{1,8}([.][0-9A-Za-z]{1,8}){0,4}$"
+NUMBER = Limits(
+    max_length=40,
+    pattern=NUMBER_PATTERN,
+    hint='expected the number as printed in the appendix, e.g. "1", "2.1" or "3a" (no spaces or "/")',
+)
+
+
+def period_years(text: str) -> tuple[int, int]:
+    """'2026–2030' (any dash) → (2026, 2030); '2026' → (2026, 2026); ValueError otherwise."""
+    m = _PERIOD.match(text)
+    if not m:
+        raise ValueError(
+            f'expected the years the plan runs, e.g. "2026–2030" or "2026" (got {text!r})'
+        )
+    first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    if last < first:
+        raise ValueError(f"the period ends ({last}) before it starts ({first})")
+    return first, last
+
+
 class Plan(Table):
+    """[plan]: inline in config.toml (one plan, today's shape) or at the top of a plan file."""
+
+    id: str | None = key(default=None, limits=ID)  # required in a plan file
     title: str = key(min_length=1)
     issuer: str = key(min_length=1)
     number: str = ""
     signed_on: dt.date | None = None
     sender: str = ""
     reports_to: str = ""
+    period: str | None = key(default=None, check=_raising(period_years))
+
+
+class Plans(Table):
+    """[plans]: where the plan files are (relative to config.toml)."""
+
+    dir: str = "plans"
 
 
 class Calendar(Table):
@@ -384,9 +416,9 @@ Frequency = Literal[
 ]
 
 
-class Task(Table):
-    id: str = key(limits=ID)
-    number: int = key(ge=1, le=9999)
+class TaskFields(Table):
+    """What a task says, besides its name: shared by config.toml's and a plan file's tasks."""
+
     title: str = key(min_length=1, check=_no_control)  # it goes into the e-mail subject
     timing: str = key(min_length=1)
     lead: str = key(limits=ID)
@@ -403,6 +435,29 @@ class Task(Table):
     assumed: bool = False
     note: str = ""
     milestones: list[Milestone] = key(default=[])
+
+
+class Task(TaskFields):
+    """[[tasks]] inline in config.toml: an id of its own and a whole number."""
+
+    id: str = key(limits=ID)
+    number: int = key(ge=1, le=9999)
+
+
+class PlanTask(TaskFields):
+    """[[tasks]] of a plan file: named <plan id>/<number> by the number printed in the
+    appendix; `former_id` is the id it had in config.toml (its ledger records and calendar
+    events keep it)."""
+
+    number: str = key(limits=NUMBER)
+    former_id: str | None = key(default=None, limits=ID)
+
+
+class PlanFile(Table):
+    """One file in plans/: the plan and its tasks."""
+
+    plan: Plan = key()
+    tasks: list[PlanTask] = key(min_length=1)
 
 
 class Escalation(Table):
@@ -433,7 +488,8 @@ class Office(Table):
 
 
 class Config(Table):
-    plan: Plan = key()
+    plan: Plan | None = None  # inline: one plan in config.toml (plans/ holds the others)
+    plans: Plans = key(default=Plans())
     calendar: Calendar = key(default=Calendar())
     reminders: Reminders = key(default=Reminders())
     delivery: Delivery = key(default=Delivery())
@@ -447,4 +503,4 @@ class Config(Table):
     office: Office = key(default=Office())
     agencies: list[Agency] = key(default=[])
     groups: list[Group] = key(default=[])
-    tasks: list[Task] = key(min_length=1)
+    tasks: list[Task] = key(default=[])

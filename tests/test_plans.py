@@ -1,0 +1,233 @@
+"""Plan files (issue 20): plans/<id>.toml beside an office-wide config.toml, tasks named
+<plan id>/<number> as printed in their appendix, and the errors a plan file can hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reminder.cli import main
+from reminder.config import ConfigError, load
+from reminder.exitcodes import EX_CONFIG, EX_USAGE
+from reminder.model import AmbiguousTask, number_key
+
+SHIPPED = Path(__file__).resolve().parents[1] / "config.toml"
+NOW = "2026-11-02T09:00:00+07:00"
+
+
+def office_text() -> str:
+    """The shipped config.toml without its inline [plan] and [[tasks]]: the office part."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^\[plan\]\n.*?(?=^# --- Calendar)", "", text, count=1)
+    if "\n[plan]\n" in text:  # the seed has moved out already: nothing inline
+        raise AssertionError("[plan] still inline")
+    cut = text.find("\n[[tasks]]")
+    return text if cut < 0 else text[:cut] + "\n"
+
+
+def plan_text(
+    pid: str, numbers: tuple[str, ...] = ("1", "2.1", "3a"), lead: str = "so-noi-vu"
+) -> str:
+    """A plan file: [plan] and one yearly task per number."""
+    head = (
+        f'[plan]\nid = "{pid}"\ntitle = "Kế hoạch {pid}"\n'
+        'issuer = "Ủy ban nhân dân tỉnh An Giang"\nnumber = "45/KH-UBND"\n'
+        'period = "2026–2030"\n'
+    )
+    tasks = "".join(
+        f'\n[[tasks]]\nnumber = "{n}"\ntitle = "Nhiệm vụ {n} của {pid}"\ntiming = "Hằng năm"\n'
+        f'lead = "{lead}"\n\n[[tasks.milestones]]\nid = "bao-cao"\nname = "Báo cáo"\n'
+        'due = "15/12"\n'
+        for n in numbers
+    )
+    return head + tasks
+
+
+def office(tmp_path: Path, *plans: tuple[str, str], extra: str = "") -> Path:
+    """config.toml (office only, `extra` appended) and plans/<name> files in tmp_path."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(office_text() + extra, encoding="utf-8")
+    folder = tmp_path / "plans"
+    folder.mkdir(exist_ok=True)
+    for name, text in plans:
+        (folder / name).write_text(text, encoding="utf-8")
+    return cfg
+
+
+def check(capsys: pytest.CaptureFixture[str], cfg: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--config", str(cfg), *(args or ("check",))])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_file_tasks_are_named_plan_slash_number(tmp_path: Path) -> None:
+    """A plan file's tasks keep the appendix's numbers ("1", "2.1", "3a") and are named <plan>/<number>."""
+    settings = load(office(tmp_path, ("kh-a.toml", plan_text("kh-a"))))
+    cat = settings.catalog
+    assert [t.name for t in cat.tasks] == ["kh-a/1", "kh-a/2.1", "kh-a/3a"]
+    assert [t.id for t in cat.tasks] == ["kh-a/1", "kh-a/2.1", "kh-a/3a"]
+    assert cat.task("kh-a/2.1").number == "2.1"
+    assert cat.task("3a").name == "kh-a/3a"  # one plan loaded: the bare number works
+    plan = cat.plans["kh-a"]
+    assert (plan.number, plan.period, plan.source) == (
+        "45/KH-UBND",
+        (2026, 2030),
+        tmp_path / "plans" / "kh-a.toml",
+    )
+
+
+def test_bare_number_in_two_plans_is_ambiguous(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bare number two plans have is a usage error (64) listing the candidates; the full name works."""
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a")), ("kh-b.toml", plan_text("kh-b")))
+    with pytest.raises(AmbiguousTask) as info:
+        load(cfg).catalog.task("1")
+    assert info.value.candidates == ("kh-a/1", "kh-b/1")
+    code, _, err = check(capsys, cfg, "explain", "1", "--now", NOW)
+    assert code == EX_USAGE
+    assert "task '1' is ambiguous: 2 plans have it; say which: kh-a/1, kh-b/1" in err
+    code, out, _ = check(capsys, cfg, "explain", "kh-b/1", "--now", NOW)
+    assert code == 0 and "Task kh-b/1 (kh-b/1): Nhiệm vụ 1 của kh-b" in out
+
+
+def test_two_plan_files_with_the_same_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two plan files with one id: exit 78 naming the second file, the line and plan.id."""
+    cfg = office(tmp_path, ("a.toml", plan_text("kh-a")), ("b.toml", plan_text("kh-a")))
+    code, out, err = check(capsys, cfg)
+    assert code == EX_CONFIG and out == ""
+    assert (
+        f"error: {tmp_path / 'plans' / 'b.toml'}:2: plan.id: duplicate plan id 'kh-a' "
+        f"(also in {tmp_path / 'plans' / 'a.toml'})"
+    ) in err
+
+
+def test_task_naming_an_unknown_agency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan file's task naming an agency config.toml lacks: exit 78 with file, line, key."""
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a", ("1", "2.1"), lead="so-noivu")))
+    code, _, err = check(capsys, cfg)
+    assert code == EX_CONFIG
+    assert (
+        f"error: {tmp_path / 'plans' / 'kh-a.toml'}:12: tasks[1].lead: unknown agency or group "
+        "id 'so-noivu' (expected an id from [[agencies]] or [[groups]]; did you mean 'so-noi-vu'?)"
+    ) in err
+    assert f"{tmp_path / 'plans' / 'kh-a.toml'}:23: tasks[2.1].lead:" in err
+
+
+def test_plan_file_that_does_not_parse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan file that is not TOML: exit 78 with its name and the line of the mistake."""
+    broken = plan_text("kh-a").replace('number = "2.1"', "number 2.1")
+    cfg = office(tmp_path, ("kh-a.toml", broken), ("kh-b.toml", plan_text("kh-b")))
+    code, _, err = check(capsys, cfg)
+    assert code == EX_CONFIG
+    line = broken.splitlines().index("number 2.1") + 1
+    assert f"error: {tmp_path / 'plans' / 'kh-a.toml'}:{line}: TOML syntax error:" in err
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "text"),
+    [
+        (('number = "2.1"', "number = 2"), "tasks[#2].number", "Input should be a valid string"),
+        (('number = "2.1"', 'number = "2/1"'), "tasks[2/1].number", 'no spaces or "/"'),
+        (('number = "3a"', 'number = "1"'), "tasks[1].number", "duplicate task number '1'"),
+        (('id = "kh-a"\n', ""), "plan", 'required key "id" is missing'),
+        (('period = "2026–2030"', 'period = "2030-2026"'), "plan.period", "ends (2026) before"),
+        (('period = "2026–2030"', 'period = "năm 2026"'), "plan.period", 'e.g. "2026–2030"'),
+        (
+            ('timing = "Hằng năm"', 'timing = "Hằng năm"\nid = "nv01"'),
+            "tasks[nv01].id",
+            "unknown key",
+        ),
+    ],
+)
+def test_plan_file_keys_are_checked(
+    tmp_path: Path, edit: tuple[str, str], key: str, text: str
+) -> None:
+    """Each key of a plan file is checked; the problem names the plan file and the key."""
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a").replace(*edit, 1)))
+    with pytest.raises(ConfigError) as info:
+        load(cfg)
+    found = [p for p in info.value.problems if p.key == key]
+    assert found, [str(p) for p in info.value.problems]
+    assert found[0].file == tmp_path / "plans" / "kh-a.toml"
+    assert text in found[0].message
+
+
+def test_former_id_names_one_task(tmp_path: Path) -> None:
+    """A former id (the task's id in config.toml before plans/) is unique and resolves to the task."""
+    a = plan_text("kh-a", ("1",)).replace(
+        'timing = "Hằng năm"', 'timing = "Hằng năm"\nformer_id = "nv01"'
+    )
+    settings = load(office(tmp_path, ("kh-a.toml", a)))
+    assert settings.catalog.task("nv01").name == "kh-a/1"
+    assert settings.catalog.task("nv01").former_id == "nv01"
+    (tmp_path / "plans" / "kh-b.toml").write_text(a.replace("kh-a", "kh-b"), encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"kh-b.toml:\d+: tasks\[1\].former_id: former id 'nv01' is also"
+    ):
+        load(tmp_path / "config.toml")
+
+
+def test_inline_plan_still_works_and_check_says_how_to_move_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A config with [plan] and [[tasks]] inline is one plan; `check` says how to move it into plans/."""
+    settings = load(SHIPPED)
+    if settings.catalog.plan.source is not None:
+        pytest.skip("the shipped plan lives in plans/ (tested by test_shipped_plan_file)")
+    code, out, _ = check(capsys, SHIPPED)
+    assert code == 0
+    assert "'ke-hoach' inline in config.toml: move its [plan]" in out
+    assert settings.catalog.task("nv09") is settings.catalog.task("9")
+
+
+def test_inline_plan_beside_plan_files(tmp_path: Path) -> None:
+    """An inline plan and plan files load together; the inline tasks keep their ids."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "kh-a.toml").write_text(plan_text("kh-a"), encoding="utf-8")
+    cat = load(cfg).catalog
+    if cat.plan.source is not None:
+        pytest.skip("the shipped config has no inline plan any more")
+    assert list(cat.plans) == ["ke-hoach", "kh-a"]
+    assert cat.task("ke-hoach/9").id == "nv09"
+    assert cat.task("kh-a/1").plan == "kh-a"
+    with pytest.raises(AmbiguousTask):
+        cat.task("1")
+
+
+def test_plans_folder_is_configurable_and_archive_is_not_read(tmp_path: Path) -> None:
+    """[plans] dir names the folder; its archive/ sub-folder and hidden files are not read."""
+    cfg = office(tmp_path, extra='\n[plans]\ndir = "ke-hoach"\n')
+    folder = tmp_path / "ke-hoach"
+    (folder / "archive").mkdir(parents=True)
+    (folder / "kh-a.toml").write_text(plan_text("kh-a"), encoding="utf-8")
+    (folder / "archive" / "kh-old.toml").write_text(plan_text("kh-old"), encoding="utf-8")
+    (folder / ".kh-x.toml").write_text("not toml at all [", encoding="utf-8")
+    assert list(load(cfg).catalog.plans) == ["kh-a"]
+    (folder / "kh-a.toml").unlink()
+    (folder / ".kh-x.toml").unlink()
+    (folder / "archive").rename(tmp_path / "elsewhere")
+    with pytest.raises(ConfigError, match="no plan: put plan files in"):
+        load(cfg)
+    folder.rmdir()
+    with pytest.raises(ConfigError, match=r"plans.dir: no such folder"):
+        load(cfg)
+
+
+@pytest.mark.parametrize(
+    ("numbers", "ordered"),
+    [
+        (["10", "2", "1"], ["1", "2", "10"]),
+        (["2a", "2.1", "2", "3"], ["2", "2.1", "2a", "3"]),
+        (["II.1", "I.2", "1"], ["1", "I.2", "II.1"]),
+    ],
+)
+def test_numbers_sort_as_the_appendix_does(numbers: list[str], ordered: list[str]) -> None:
+    """Appendix numbers sort by their parts as numbers: 2 < 2.1 < 2a < 10."""
+    assert sorted(numbers, key=number_key) == ordered
