@@ -227,11 +227,15 @@ class _Version(argparse.Action):
 
 
 def _answer_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """The answer-back commands: Telegram chat links and calendar files."""
+    """The answer-back commands: Telegram and Zalo chat links, calendar files."""
     tl = sub.add_parser(
         "telegram-link", help="print a one-time link that ties a Telegram chat to an agency"
     )
     tl.add_argument("agency", help="the agency id (see config.toml)")
+    zl = sub.add_parser(
+        "zalo-link", help="print a one-time code that ties a Zalo chat to an agency"
+    )
+    zl.add_argument("agency", help="the agency id (see config.toml)")
     ic = sub.add_parser("ics", help="write the deadlines as a calendar file (.ics)")
     ic.add_argument("--agency", help="only the tasks this agency leads or supports")
     ic.add_argument(

@@ -42,7 +42,8 @@ from reminder.model import VN_TZ, Reminder
 from reminder.render import load_checked
 
 if TYPE_CHECKING:
-    from reminder.channels.telegram import TelegramPoller
+    from reminder.channels.telegram_poll import TelegramPoller
+    from reminder.channels.zalo_poll import ZaloPoller
     from reminder.web import WebServer
 
 log = logging.getLogger("reminder.daemon")
@@ -94,6 +95,7 @@ class Daemon:
         self.version = version()  # in the start-up line and STATUS=: which code is running
         self.web: WebServer | None = None
         self.poller: TelegramPoller | None = None
+        self.zalo_poller: ZaloPoller | None = None
         self.cycle_task: asyncio.Task[Any] | None = None  # the task running a cycle, if any
         self.outage_since: float | None = None  # monotonic time the ledger became unusable
         self.outage_said = False  # whether this daemon (not the ledger) logged the outage
@@ -128,6 +130,7 @@ class Daemon:
             await asyncio.to_thread(self.ledger.close)
             return EX_UNAVAILABLE
         self._start_poller()
+        await self._start_zalo_poller()
         self.started = True
         self.scheduler.start()
         self.scheduler.add_job(self._sweep, "interval", seconds=SWEEP.total_seconds(), id="sweep")
@@ -173,11 +176,26 @@ class Daemon:
         if tg is None or not tg.poll:
             return
         from reminder.answers import Answers
-        from reminder.channels.telegram import TelegramPoller
+        from reminder.channels.telegram_poll import TelegramPoller
 
         poller = TelegramPoller(tg, Answers(lambda: self.settings, self.ledger, self.clock.now))
         self.poller = poller
         self._spawn(self._keep_polling(poller))
+
+    async def _start_zalo_poller(self) -> None:
+        """Read Zalo answers by long polling when `[channels.zalo.bot] poll` is on. The
+        poller retries an unreachable API by itself, in the background, never holding up
+        sends (its own connections)."""
+        z = self.settings.zalo
+        if z is None or not z.poll:
+            return
+        from reminder.answers import Answers
+        from reminder.channels.zalo_poll import ZaloPoller
+
+        poller = ZaloPoller(z, Answers(lambda: self.settings, self.ledger, self.clock.now))
+        self.zalo_poller = poller
+        await poller.start()
+        log.info("receiving Zalo answers and link codes (long polling)")
 
     async def _keep_polling(self, poller: TelegramPoller) -> None:
         from reminder.channels.base import ChannelError
@@ -269,6 +287,8 @@ class Daemon:
             await self.web.stop()
         if self.poller is not None:
             await self.poller.stop()
+        if self.zalo_poller is not None:
+            await self.zalo_poller.stop()
         for task in self.background:
             task.cancel()
         await asyncio.sleep(0)
@@ -470,7 +490,7 @@ class Daemon:
         if _listen(settings) != _listen(self.settings):
             log.warning("[web] listen changed: it takes effect at the next restart")
         if _polls(settings) != _polls(self.settings):
-            log.warning("[channels.telegram.bot] poll changed: it takes effect at the next restart")
+            log.warning("[channels.*.bot] poll changed: it takes effect at the next restart")
         async with self.cycle_lock:
             self.settings, self.dispatcher = settings, dispatcher
         for warning in settings.warnings:
@@ -499,8 +519,11 @@ def _listen(settings: Settings) -> tuple[str, int] | None:
     return settings.web.listen if settings.web else None
 
 
-def _polls(settings: Settings) -> bool:
-    return bool(settings.telegram and settings.telegram.poll)
+def _polls(settings: Settings) -> tuple[bool, bool]:
+    return (
+        bool(settings.telegram and settings.telegram.poll),
+        bool(settings.zalo and settings.zalo.poll),
+    )
 
 
 def _describe(batch: list[Reminder]) -> str:

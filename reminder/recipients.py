@@ -105,7 +105,7 @@ def unreachable(agencies: Mapping[str, Agency], channels: Iterable[str]) -> list
     return [a for a in agencies if not reach(a, agencies, wanted)]
 
 
-ZALO_PREFIX = "zalo:"  # how a Zalo chat is stored among the linked chats (telegram_link)
+ZALO_PREFIX = "zalo:"  # how a Zalo chat is stored among the linked chats (channels.chat)
 
 
 def with_linked_chats(

@@ -19,7 +19,7 @@ from webtools import WEB_SECRET
 
 from reminder import cli
 from reminder.answers import Answers
-from reminder.channels.telegram import TelegramPoller
+from reminder.channels.telegram_poll import TelegramPoller
 from reminder.config import Settings, load
 from reminder.dispatch import Dispatcher
 from reminder.ledger import Ledger
@@ -283,3 +283,16 @@ async def test_poller_start_failure_is_a_channel_error(tmp_path: Path) -> None:
         await poller.stop()
     assert TOKEN not in str(err.value) and TOKEN.split(":")[1] not in str(err.value)
     assert "token" in str(err.value)
+
+
+async def test_typed_xong_in_a_telegram_group_goes_through_the_shared_module(bot: Bot) -> None:
+    """A typed "xong 1" in Sở Nội vụ's Telegram group (no button) is read by the shared chat
+    module: the completion is recorded by the person and the group gets a plain answer."""
+    before = len(bot.api.sent_to(NOI_VU))
+    bot.api.add_group_message(int(NOI_VU), "Sở Nội vụ", "Xong nhiệm vụ 1")
+    await until(lambda: len(bot.api.sent_to(NOI_VU)) > before)
+    reply = bot.api.sent_to(NOI_VU)[-1]
+    assert reply.text.startswith("Đã ghi nhận hoàn thành nhiệm vụ số 1")
+    assert reply.parse_mode is None
+    [record] = bot.ledger.completions.current("nv01").values()
+    assert record.by == "Lan Nguyễn (Telegram 555)"

@@ -23,5 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("ops", "ledger"),
     "telegram-chats": ("chats", "telegram_chats"),
     "telegram-link": ("chats", "telegram_link"),
+    "zalo-link": ("chats", "zalo_link"),
     "import": ("importing", "import_"),
 }

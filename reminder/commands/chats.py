@@ -1,4 +1,4 @@
-"""Telegram chats: `telegram-chats` (list, --linked, --revoke) and `telegram-link`."""
+"""Chats: `telegram-chats` (list, --linked, --revoke), `telegram-link` and `zalo-link`."""
 
 from __future__ import annotations
 
@@ -134,4 +134,35 @@ def telegram_link(args: argparse.Namespace) -> int:
     print(f"one-time link for {agency}, valid until {expires.strftime('%d/%m/%Y %H:%M')}:")
     print(f"  private chat or group: https://t.me/{username}?start={code}")
     print(f"  or type in the group:  /start@{username} {code}")
+    return EX_OK
+
+
+def zalo_link(args: argparse.Namespace) -> int:
+    """Print a one-time code that ties the Zalo chat it is sent from to an agency."""
+    import secrets
+
+    settings = settings_of(args)
+    z = settings.zalo
+    if z is None or not z.poll:
+        raise UsageError(
+            f'linking needs [channels.zalo] transport = "bot" and [channels.zalo.bot] '
+            f"poll = true in {settings.source} (the daemon receives the code)",
+            EX_CONFIG,
+        )
+    if args.agency not in settings.catalog.agencies:
+        known = ", ".join(settings.catalog.agencies)
+        raise UsageError(f"no agency {args.agency!r} in {settings.source} (known: {known})")
+    code = secrets.token_urlsafe(18)
+    now = datetime.now(VN_TZ)
+    expires = now + timedelta(minutes=z.code_minutes)
+    ledger = ledger_of(settings)
+    try:
+        ledger.replies.add_code(code, args.agency, now, expires)
+    finally:
+        ledger.close()
+    agency = settings.catalog.agencies[args.agency].name
+    print(f"one-time code for {agency}, valid until {expires.strftime('%d/%m/%Y %H:%M')}:")
+    print(f"  {code}")
+    print("  send it to the bot on Zalo as a message of its own (private chat, or the group")
+    print("  after adding the bot); the bot answers that the chat is linked")
     return EX_OK

@@ -444,7 +444,12 @@ def _zalo(cfg: schema.Config, base: Path, out: Collector) -> ZaloSettings | None
     if not token:
         return None
     return ZaloSettings(
-        token, bot.base_url, bot.timeout_seconds, send_per_second=bot.send_per_second
+        token,
+        bot.base_url,
+        bot.timeout_seconds,
+        poll=bot.poll,
+        code_minutes=bot.link_code_minutes,
+        send_per_second=bot.send_per_second,
     )
 
 

@@ -336,6 +336,8 @@ class ZaloBot(Table):
     base_url: str | None = None
     timeout_seconds: float = key(default=30, gt=0, le=600)
     send_per_second: float = key(default=5, gt=0, le=100)
+    poll: bool = False
+    link_code_minutes: int = key(default=60, ge=1, le=7 * 24 * 60)
 
 
 class ZaloChannel(Table):
