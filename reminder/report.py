@@ -385,7 +385,7 @@ def letter(report: Report, renderer: Renderer) -> Letter:
         ],
         numeric=frozenset({5}),
         centred=frozenset({0, 4}),
-        weights=(6, 38, 21, 19, 14, 9),
+        weights=(5, 36, 20, 18, 15, 10),
     )
     late = Grid(
         head("late_head"),

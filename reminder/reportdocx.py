@@ -95,6 +95,7 @@ def _rule(where: _Container, width_mm: float, cell_mm: float) -> None:
     side = Mm(max((cell_mm - width_mm) / 2, 0))
     p.paragraph_format.left_indent = p.paragraph_format.right_indent = side
     p.paragraph_format.space_after = Pt(2)
+    p.paragraph_format.space_before = Pt(3)
     run = p.add_run()
     run.font.size = Pt(2)
     ppr = p._p.get_or_add_pPr()
@@ -192,6 +193,7 @@ def _grid(doc: Docx, grid: Grid) -> None:
             )
             bold = grid.total_row and n == last
             _para(cell, value, size=TABLE_PT, bold=bold, align=align, reuse=True)
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row stays on one page
 
 
 def _cell_margins(table: Table, side: Length) -> None:

@@ -123,6 +123,20 @@ def _task_row(report: Report, i: Item, yes: str) -> list[Cell]:
     ]
 
 
+LINE_POINTS = 15  # one line of 11 pt text
+
+
+def _heights(sheet: Worksheet, widths: Sequence[int]) -> None:
+    """Each row as tall as its longest wrapped text (LibreOffice does not fit rows that
+    a file leaves without a height; Excel's own fitting gives the same)."""
+    for line in sheet.iter_rows():
+        lines = 1
+        for cell, width in zip(line, widths, strict=False):
+            if isinstance(cell.value, str):
+                lines = max(lines, -(-len(cell.value) // max(width - 1, 1)))
+        sheet.row_dimensions[line[0].row].height = LINE_POINTS * lines
+
+
 def _fill(
     sheet: Worksheet,
     head: Sequence[str],
@@ -148,6 +162,7 @@ def _fill(
             cell.alignment = Alignment(wrap_text=isinstance(cell.value, str), vertical="top")
         if rate_column is not None:
             line[rate_column - 1].number_format = RATE_FORMAT
+    _heights(sheet, widths)
     if bold_last and rows:
         for cell in sheet[len(rows) + 1]:
             cell.font = Font(bold=True)
