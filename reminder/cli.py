@@ -239,7 +239,11 @@ def _answer_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
     ic = sub.add_parser("ics", help="write the deadlines as a calendar file (.ics)")
     ic.add_argument("--agency", help="only the tasks this agency leads or supports")
     ic.add_argument(
-        "--years", type=_positive_int, default=2, help="this year and the next N-1 (default 2)"
+        "--years",
+        type=_positive_int,
+        default=2,
+        help="deadlines from January of last year to December of this year + N-1 "
+        "(default 2: last year, this year and next year)",
     )
     ic.add_argument("-o", "--output", help="the file to write (default: standard output)")
     _now_arg(ic)

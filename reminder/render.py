@@ -19,7 +19,8 @@ Template variables (all templates receive the same set):
     channel    "email" | "telegram" | "zalo"
     compact    bool: Telegram only, set when the full text would pass Telegram's length limit
     text_answers  bool: Zalo only in practice: answers by text ("xong 3") are read
-Filters: ngay_dai, ngay, thu, so, countdown(today) from `reminder.vnformat`; rut_gon(width).
+Filters: ngay_dai, ngay, thu, so, countdown(today), ky (an occurrence for readers), tuan
+(a week for readers) from `reminder.vnformat`; rut_gon(width).
 """
 
 from __future__ import annotations
@@ -232,6 +233,8 @@ class Renderer:
             thu=vnformat.thu,
             so=vnformat.so,
             countdown=vnformat.countdown,
+            ky=vnformat.ky,
+            tuan=vnformat.tuan,
             rut_gon=rut_gon,
         )
 

@@ -91,3 +91,15 @@ def ky(label: str) -> str:
         return nfc(f"tháng {int(part)}/{year}")
     except (ValueError, IndexError):
         return label
+
+
+def tuan(day: date) -> str:
+    """The working week (Monday to Friday) of `day` as a reader writes it: "tuần từ 07/9 đến
+    11/9/2026"; across a new year "tuần từ 29/12/2025 đến 02/01/2026"."""
+    monday = date.fromordinal(day.toordinal() - day.weekday())
+    friday = date.fromordinal(monday.toordinal() + 4)
+    start = f"{monday.day:02d}/{monday.month}"
+    if monday.year != friday.year:
+        start = f"{monday.day:02d}/{monday.month:02d}/{monday.year}"
+        return nfc(f"tuần từ {start} đến {ngay(friday)}")
+    return nfc(f"tuần từ {start} đến {friday.day:02d}/{friday.month}/{friday.year}")

@@ -168,10 +168,10 @@ async def test_weekly_summary_is_caught_up_after_downtime_and_never_sent_twice(
     summaries_ = [m for m in got if "summary|" in str(m.message["X-Reminder-Keys"])]
     assert len(summaries_) == 1
     msg = summaries_[0].message
-    assert str(msg["Subject"]).startswith("[Nhắc hạn] Tổng hợp tuần 2026-W50:")
+    assert str(msg["Subject"]).startswith("[Nhắc hạn] Tổng hợp tuần từ 07/12 đến 11/12/2026:")
     text = msg.get_body(("plain",)).get_content()
     assert "I. NHIỆM VỤ ĐẾN HẠN TRONG 14 NGÀY TỚI (5 mốc)" in text
-    assert "Hạn 15/12/2026 (còn 8 ngày) – Nhiệm vụ số 1 (2026)" in text
+    assert "Hạn 15/12/2026 (còn 8 ngày) – Nhiệm vụ số 1 (năm 2026)" in text
     assert "Sở Kế hoạch và Đầu tư (nay là Sở Tài chính)" in text  # overdue task 5
     assert "hoàn thành ngày 04/11/2026, chậm 2 ngày; BC 3/BC-SKHCN" in text
     assert "gửi chậm" in text  # the late note: it went 3 hours after its time
@@ -234,7 +234,8 @@ def test_telegram_forms_use_only_telegrams_tags() -> None:
     )
     assert msg.text.startswith("<b>Kính gửi: Lãnh đạo Văn phòng Ủy ban nhân dân tỉnh</b>")
     assert (
-        "NV 10 (2026) – Tổng kết, trao giải Hội thi: hạn 02/11/2026, <b>quá 3 ngày</b>" in msg.text
+        "NV 10 (năm 2026) – Tổng kết, trao giải Hội thi: hạn 02/11/2026, <b>quá 3 ngày</b>"
+        in msg.text
     )
     monday = at(date(2026, 12, 7))
     weekly = summaries(
@@ -247,5 +248,5 @@ def test_telegram_forms_use_only_telegrams_tags() -> None:
     )
     context = summary_context(CATALOG, Summary(0, time(8)), {}, monday, CAL)
     text = renderer.render_followup(weekly, context, today=monday.date()).text
-    assert text.startswith("<b>Tổng hợp tuần 2026-W50</b>")
+    assert text.startswith("<b>Tổng hợp tuần từ 07/12 đến 11/12/2026</b>")
     assert "<b>Quá hạn chưa hoàn thành: 11</b>" in text

@@ -1,0 +1,93 @@
+"""What a reader trips over, fixed: weeks and occurrences written as people write them, no
+internal key or user id in a message, one stated rule for days overdue, `ics --years` help
+that says what it does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+from helpers import SHIPPED_CONFIG
+
+from reminder import cli
+from reminder.config import load
+from reminder.feed import feed_items
+from reminder.followup import escalation_context, escalations
+from reminder.model import VN_TZ, Completion, Escalation
+from reminder.render import Renderer
+from reminder.vnformat import tuan
+from reminder.workdays import WorkCalendar
+
+SETTINGS = load(SHIPPED_CONFIG)
+CATALOG = SETTINGS.catalog
+CAL = WorkCalendar(CATALOG.calendar)
+
+
+@pytest.mark.parametrize(
+    ("day", "text"),
+    [
+        (date(2026, 9, 7), "tuần từ 07/9 đến 11/9/2026"),
+        (date(2026, 9, 13), "tuần từ 07/9 đến 11/9/2026"),
+        (date(2026, 12, 7), "tuần từ 07/12 đến 11/12/2026"),
+        (date(2025, 12, 31), "tuần từ 29/12/2025 đến 02/01/2026"),
+    ],
+)
+def test_a_week_is_written_by_its_days_not_its_iso_number(day: date, text: str) -> None:
+    """ "TUẦN 2026-W37" reads "tuần từ 07/9 đến 11/9/2026" (Monday to Friday)."""
+    assert tuan(day) == text
+
+
+def _escalation_text(channel: str) -> str:
+    now = datetime(2026, 11, 16, 8, 0, tzinfo=VN_TZ)  # 10 working days after 02/11
+    rule = Escalation("lanh-dao-van-phong", (10,))
+    batch = escalations(CATALOG, rule, now, now, channels=("email",), cal=CAL)
+    assert batch
+    batch = [replace(r, channel=channel) for r in batch]
+    msg = Renderer(CATALOG).render_followup(
+        batch, escalation_context(CATALOG, batch, now.date(), now), today=now.date()
+    )
+    return msg.text
+
+
+@pytest.mark.parametrize("channel", ["email", "telegram"])
+def test_an_escalation_counts_days_overdue_by_one_stated_rule(channel: str) -> None:
+    """The 10-working-day rung of 02/11 says "14 ngày" in calendar days, says that it counts
+    calendar days, and never mixes in "ngày làm việc"."""
+    text = _escalation_text(channel)
+    assert "ngày làm việc" not in text
+    assert "tính theo ngày dương lịch" in text
+    assert "14 ngày" in text
+    assert "(năm 2026)" in text and "(2026)" not in text
+
+
+def test_the_calendar_says_done_without_naming_who_recorded_it() -> None:
+    """An .ics event of finished work: "Đã hoàn thành ngày …; văn bản: …", not
+    "ghi nhận bởi ops:root"."""
+    done = Completion(
+        "nv01",
+        "2026",
+        "bao-cao",
+        date(2026, 11, 20),
+        datetime(2026, 11, 20, tzinfo=UTC),
+        "ops:root",
+        "Báo cáo số 12/BC-SNV",
+    )
+    items = feed_items(
+        CATALOG,
+        Renderer(CATALOG),
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        {("nv01", "2026", "bao-cao"): done},
+    )
+    [event] = [i for i in items if i.uid.startswith("nv01.2026.bao-cao")]
+    assert "Đã hoàn thành ngày 20/11/2026; văn bản: Báo cáo số 12/BC-SNV." in event.description
+    assert "ops:" not in event.description and "ghi nhận bởi" not in event.description
+
+
+def test_ics_years_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ics --help`: --years counts from January of last year to this year + N − 1."""
+    with pytest.raises(SystemExit):
+        cli.main(["ics", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "from January of last year to December of this year + N-1" in help_text
