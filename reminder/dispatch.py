@@ -142,6 +142,10 @@ class Dispatcher:
         self.sent_here: set[str] = set()
         self.owner = owner_id()
         self.rng = random.Random()  # the order this process takes a large batch's slices in
+        # Seconds a batch waits for a ledger that refuses writes before it stops
+        # (recorder.GaveUpWaiting): None in the daemon (it waits, holding the sends), a
+        # bound for `run --once`, whose caller is a script or an operator.
+        self.ledger_patience: float | None = None
         self._warned_moves: set[tuple[str, str]] = set()  # moved chats already logged
         self.domain = _domain(settings)
         self._linked: tuple[dict[str, str], Catalog] = ({}, settings.catalog)
@@ -353,7 +357,8 @@ class Dispatcher:
         channels stay open (one SMTP connection, one Telegram bot and its per-chat pacing
         for all the slices of a cycle) until close_channels()."""
         moves = await asyncio.to_thread(self.ledger.moves)
-        run = _Run(now, late_keys, outcome, Recorder(self.ledger), moves)
+        recorder = Recorder(self.ledger, patience=self.ledger_patience)
+        run = _Run(now, late_keys, outcome, recorder, moves)
         keeper = asyncio.create_task(self._keep_claims(now))
         try:
             by_channel: dict[str, list[list[Reminder]]] = defaultdict(list)

@@ -11,7 +11,8 @@ Before each send, dispatch awaits `admit()`. It returns at once unless
   so a crash resends at most the sends in flight plus one group), or
 - the ledger refused a write: then no message leaves until the same write succeeds. The
   recorder tries it again with a capped backoff (RETRY_FIRST doubling to RETRY_MAX), for as
-  long as it takes; the ledger logs the refusal once with the database's reason, and once
+  long as it takes (the daemon), or for at most `patience` seconds (a one-shot `run --once`:
+  then GaveUpWaiting); the ledger logs the refusal once with the database's reason, and once
   that it accepts writes again, and sending resumes by itself.
 """
 
@@ -27,6 +28,21 @@ from typing import Any
 from reminder.ledger import Ledger, LedgerUnwritable, SentMark
 
 log = logging.getLogger("reminder.recorder")
+
+
+class GaveUpWaiting(Exception):
+    """The ledger kept refusing writes for longer than the recorder's `patience`: the batch
+    stops. `unrecorded` sent keys are left SENDING (sent again by a later run)."""
+
+    def __init__(self, refusal: str, waited: float, unrecorded: int) -> None:
+        super().__init__(
+            f"{refusal}: gave up waiting after {waited:.0f} s; {unrecorded} reminder(s) sent "
+            "but not recorded stay claimed (the next run sends them again)"
+        )
+        self.refusal = refusal
+        self.waited = waited
+        self.unrecorded = unrecorded
+
 
 GROUP_KEYS = 32  # sent keys per commit at most …
 GROUP_WAIT = 0.050  # … or the seconds the first of them waits, whichever comes first
@@ -46,8 +62,10 @@ class Recorder:
         group_wait: float = GROUP_WAIT,
         retry_first: float = RETRY_FIRST,
         retry_max: float = RETRY_MAX,
+        patience: float | None = None,
     ) -> None:
         self.ledger = ledger
+        self.patience = patience  # seconds of refused writes before GaveUpWaiting; None: wait
         self.group_keys = group_keys
         self.group_wait = group_wait
         self.retry_first = retry_first
@@ -114,6 +132,12 @@ class Recorder:
     # -- the writer -------------------------------------------------------------------
 
     async def _run(self) -> None:
+        try:
+            await self._write_groups()
+        finally:  # ended (closed, or gave up): admit() must not wait on a closed gate
+            self._gate.set()
+
+    async def _write_groups(self) -> None:
         while True:
             if not self._pending:
                 if self._closing:
@@ -145,23 +169,36 @@ class Recorder:
                 return
 
     async def _persist(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run a ledger write in a thread until it succeeds (or the batch is abandoned)."""
+        """Run a ledger write in a thread until it succeeds (or the batch is abandoned, or
+        the ledger refused for longer than `patience`: GaveUpWaiting)."""
         wait = self.retry_first
+        since: float | None = None  # loop time of the first refusal of this write
         while True:
             try:
                 await asyncio.to_thread(fn, *args)
-            except LedgerUnwritable:  # the ledger has said so, once
+            except LedgerUnwritable as exc:  # the ledger has said so, once
                 self._set_writable(False)
-            except Exception:
+                where = str(exc).removesuffix(f": {exc.reason}")
+                refusal = f"the ledger {where} refuses writes ({exc.reason})"
+            except Exception as exc:
                 self._set_writable(False)
                 log.exception("cannot record an outcome in the ledger; trying again")
+                refusal = f"{type(exc).__name__}: {exc}"
             else:
                 self._set_writable(True)
                 return
             if self._abandoned.is_set():
                 return
+            now = self._loop.time()
+            since = now if since is None else since
+            pause = wait
+            if self.patience is not None:
+                left = since + self.patience - now
+                if left <= 0:
+                    raise GaveUpWaiting(refusal, now - since, self.unrecorded)
+                pause = min(wait, left)
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._abandoned.wait(), wait)
+                await asyncio.wait_for(self._abandoned.wait(), pause)
             wait = min(wait * 2, self.retry_max)
 
     def _set_writable(self, writable: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ from reminder.model import Message
 
 if TYPE_CHECKING:
     from reminder.channels.base import Channel, Receipt
+
+LEDGER_WAIT = 60.0  # seconds `run --once` waits for a ledger that refuses writes (full disk)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,15 +59,50 @@ def _stop_quietly_while_starting() -> None:
 
 
 async def _run_once(settings: Settings, now: datetime) -> int:
+    """One cycle. A ledger that refuses writes (a full disk) is waited for LEDGER_WAIT
+    seconds at most, then exit 75 with the reason; SIGTERM/SIGINT stop it as they stop the
+    daemon: what went out is recorded if the ledger lets it, one line says what is left,
+    exit 0."""
     import asyncio
+    import signal
 
     from reminder.dispatch import Dispatcher
+    from reminder.ledger import LedgerUnwritable
+    from reminder.recorder import GaveUpWaiting
 
     ledger = await asyncio.to_thread(ledger_of, settings)
+    dispatcher = Dispatcher(settings, ledger)
+    dispatcher.ledger_patience = LEDGER_WAIT
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    stopped: list[int] = []
+
+    def stop(sig: int) -> None:
+        stopped.append(sig)
+        task.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig)
     try:
-        outcome = await Dispatcher(settings, ledger).cycle(now)
+        outcome = await dispatcher.cycle(now)
+    except GaveUpWaiting as exc:
+        raise UsageError(f"{exc}: free space and run again", EX_TEMPFAIL) from None
+    except LedgerUnwritable as exc:  # refused before anything was claimed
+        raise UsageError(f"{exc}: nothing was sent; run again later", EX_TEMPFAIL) from None
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        left = await asyncio.to_thread(ledger.held, dispatcher.owner)
+        print(
+            f"reminder run: stopped by {signal.Signals(stopped[0]).name}: {left} reminder(s) "
+            "left claimed; they go out at the next run",
+            file=sys.stderr,
+        )
+        return EX_OK
     finally:
-        ledger.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await asyncio.to_thread(ledger.close)
     print(f"{now.isoformat()}: {outcome}")
     if outcome.failed:
         return EX_TEMPFAIL  # some will be retried: run again later
