@@ -43,7 +43,7 @@ from reminder.render import load_checked
 
 if TYPE_CHECKING:
     from reminder.channels.telegram_poll import TelegramPoller
-    from reminder.channels.zalo_poll import ZaloPoller
+    from reminder.channels.zalo_poll import ZaloPoller, ZaloWebhook
     from reminder.web import WebServer
 
 log = logging.getLogger("reminder.daemon")
@@ -96,6 +96,7 @@ class Daemon:
         self.web: WebServer | None = None
         self.poller: TelegramPoller | None = None
         self.zalo_poller: ZaloPoller | None = None
+        self.zalo_webhook: ZaloWebhook | None = None
         self.cycle_task: asyncio.Task[Any] | None = None  # the task running a cycle, if any
         self.outage_since: float | None = None  # monotonic time the ledger became unusable
         self.outage_said = False  # whether this daemon (not the ledger) logged the outage
@@ -158,7 +159,9 @@ class Daemon:
             return True
         from reminder.web import WebServer
 
-        self.web = WebServer(lambda: self.settings, self.ledger, self.clock.now, self.health)
+        hook = self._zalo_webhook()
+        extra = hook.routes() if hook is not None else []
+        self.web = WebServer(lambda: self.settings, self.ledger, self.clock.now, self.health, extra)
         try:
             await self.web.start()
         except OSError as exc:
@@ -182,12 +185,29 @@ class Daemon:
         self.poller = poller
         self._spawn(self._keep_polling(poller))
 
+    def _zalo_webhook(self) -> ZaloWebhook | None:
+        """The Zalo webhook route when `receive = "webhook"` (setWebhook runs in the
+        background until Zalo accepts it)."""
+        z, web = self.settings.zalo, self.settings.web
+        if z is None or z.webhook_secret is None or web is None or not web.public_url:
+            return None
+        from reminder.answers import Answers
+        from reminder.channels.zalo_poll import ZaloWebhook
+
+        hook = ZaloWebhook(z, Answers(lambda: self.settings, self.ledger, self.clock.now))
+        self.zalo_webhook = hook
+        self._spawn(hook.register(web.public_url))
+        log.info(
+            "receiving Zalo answers and link codes by webhook (%s/zalo/webhook)", web.public_url
+        )
+        return hook
+
     async def _start_zalo_poller(self) -> None:
         """Read Zalo answers by long polling when `[channels.zalo.bot] poll` is on. The
         poller retries an unreachable API by itself, in the background, never holding up
         sends (its own connections)."""
         z = self.settings.zalo
-        if z is None or not z.poll:
+        if z is None or not z.poll or z.webhook_secret is not None:
             return
         from reminder.answers import Answers
         from reminder.channels.zalo_poll import ZaloPoller
@@ -289,6 +309,8 @@ class Daemon:
             await self.poller.stop()
         if self.zalo_poller is not None:
             await self.zalo_poller.stop()
+        if self.zalo_webhook is not None:
+            await self.zalo_webhook.close()
         for task in self.background:
             task.cancel()
         await asyncio.sleep(0)

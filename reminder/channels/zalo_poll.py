@@ -1,6 +1,12 @@
 """Receiving from Zalo: long polling (getUpdates) or a webhook, a thin transport for the
 shared chat module (reminder.answers).
 
+The webhook (`receive = "webhook"`) is a route of the daemon's web server, POST
+WEBHOOK_PATH, behind the reverse proxy of docs/install.md. A POST counts only with the
+secret in the X-Bot-Api-Secret-Token header, compared in constant time; without it, or with
+another, the answer is 403 and nothing is read (one WARNING a minute at most). An accepted
+update is answered 200 at once and handled in the background.
+
 Each text message becomes a `Sender` and its text; the UpdateHandler reads it ("xong 3", a
 link code, "tt") and its plain-text answer is sent back to the chat (numbered parts if
 long). Stickers, images and the like only mark the chat as seen.
@@ -17,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import time
+
+from aiohttp import web
 
 from reminder.channels.chat import Sender, UpdateHandler
 from reminder.channels.plaintext import split_plain
@@ -163,6 +172,83 @@ class ZaloPoller:
             log.info("Zalo getUpdates works again after %d failure(s)", self.failures)
             self.failures = 0
             self._logged = -POLL_ERROR_EVERY
+
+
+WEBHOOK_PATH = "/zalo/webhook"
+REFUSAL_LOG_EVERY = 60.0  # seconds between two WARNINGs about refused webhook calls
+WEBHOOK_MAX_BYTES = 64 * 1024
+
+
+class ZaloWebhook:
+    """The webhook route: checks the secret, hands the update to a ZaloReceiver."""
+
+    def __init__(self, settings: ZaloSettings, handler: UpdateHandler) -> None:
+        assert settings.webhook_secret is not None
+        self._secret = settings.webhook_secret
+        self._settings = settings
+        self._receiver = ZaloReceiver(settings, handler)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0
+        self._logged = -REFUSAL_LOG_EVERY
+
+    @property
+    def handled(self) -> int:
+        return self._receiver.handled
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self.handle)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not secret_matches(request.headers.get(SECRET_HEADER), self._secret):
+            self._refuse("missing or wrong secret header")
+            return web.json_response({"ok": False, "description": "Forbidden"}, status=403)
+        body = await request.content.read(WEBHOOK_MAX_BYTES + 1)
+        if len(body) > WEBHOOK_MAX_BYTES:
+            return web.json_response({"ok": False, "description": "Too large"}, status=413)
+        try:
+            update = webhook_update(json.loads(body))
+        except (ValueError, UnicodeDecodeError):
+            update = None
+        if update is None:
+            return web.json_response({"ok": False, "description": "Bad Request"}, status=400)
+        task = asyncio.create_task(self._receiver.handle(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.json_response({"ok": True})
+
+    def _refuse(self, why: str) -> None:
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._logged >= REFUSAL_LOG_EVERY:
+            self._logged = now
+            log.warning("Zalo webhook call refused (%d so far): %s", self.refused, why)
+
+    async def register(self, public_url: str) -> None:
+        """setWebhook(<public_url>/zalo/webhook, secret), retried with backoff until it
+        works (the daemon runs it in the background). Never raises."""
+        client = ZaloBotClient(
+            self._settings.token, self._settings.base_url, self._settings.timeout
+        )
+        url = public_url.rstrip("/") + WEBHOOK_PATH
+        wait = BACKOFF_FIRST * 5
+        try:
+            while True:
+                try:
+                    await client.set_webhook(url, self._secret)
+                except (ZaloApiError, ZaloUnreachable) as exc:
+                    log.warning("Zalo setWebhook %s failed, retrying in %g s: %s", url, wait, exc)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, BACKOFF_MAX)
+                    continue
+                log.info("Zalo webhook set: %s", url)
+                return
+        finally:
+            await client.close()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self._receiver.close()
 
 
 def secret_matches(given: str | None, expected: str) -> bool:

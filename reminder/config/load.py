@@ -441,16 +441,44 @@ def _zalo(cfg: schema.Config, base: Path, out: Collector) -> ZaloSettings | None
         str(base / bot.token_file) if bot.token_file else None,
         bot.credential,
     )
+    secret = _zalo_webhook(cfg, bot, base, out) if bot.receive == "webhook" else None
     if not token:
         return None
     return ZaloSettings(
         token,
         bot.base_url,
         bot.timeout_seconds,
-        poll=bot.poll,
+        poll=bot.poll or secret is not None,
         code_minutes=bot.link_code_minutes,
         send_per_second=bot.send_per_second,
+        webhook_secret=secret,
     )
+
+
+def _zalo_webhook(
+    cfg: schema.Config, bot: schema.ZaloBot, base: Path, out: Collector
+) -> str | None:
+    """receive = "webhook": the secret Zalo sends in X-Bot-Api-Secret-Token (8 to 256
+    characters, never in config.toml), and the web server that receives the POSTs."""
+    where = ("channels", "zalo", "bot", "receive")
+    secret = _secret(
+        out,
+        where,
+        "Zalo webhook secret",
+        bot.webhook_secret_env,
+        str(base / bot.webhook_secret_file) if bot.webhook_secret_file else None,
+        bot.webhook_secret_credential,
+    )
+    if secret and not 8 <= len(secret) <= 256:
+        out.error(where, "the Zalo webhook secret must be 8 to 256 characters")
+    web = cfg.web
+    if web is None or not web.listen or not (web.public_url or "").startswith("https://"):
+        out.error(
+            where,
+            'receive = "webhook" needs the daemon\'s web server: [web] listen, and public_url '
+            "on https (Zalo posts to <public_url>/zalo/webhook)",
+        )
+    return secret
 
 
 def _web(cfg: schema.Config, base: Path, out: Collector) -> WebSettings | None:

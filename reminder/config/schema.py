@@ -338,6 +338,10 @@ class ZaloBot(Table):
     send_per_second: float = key(default=5, gt=0, le=100)
     poll: bool = False
     link_code_minutes: int = key(default=60, ge=1, le=7 * 24 * 60)
+    receive: Literal["poll", "webhook"] = "poll"
+    webhook_secret_credential: str | None = "zalo_webhook_secret"
+    webhook_secret_env: str | None = "REMINDER_ZALO_WEBHOOK_SECRET"
+    webhook_secret_file: str | None = None
 
 
 class ZaloChannel(Table):

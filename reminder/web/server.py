@@ -10,7 +10,7 @@ a thread, so reminders are never held up by a page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from aiohttp import web, web_response
@@ -46,8 +46,10 @@ def make_app(
     ledger: Ledger,
     clock: Callable[[], datetime],
     health: Health | None = None,
+    extra: Sequence[web.RouteDef] = (),
 ) -> web.Application:
-    """The aiohttp application with every page and the security middleware."""
+    """The aiohttp application with every page and the security middleware; `extra`: the
+    routes of other parts of the daemon (the Zalo webhook)."""
     current = settings()
     hsts = bool(current.web and (current.web.public_url or "").startswith("https://"))
     site = Site(settings, ledger, clock, LoginLimiter(), Sessions(), health)
@@ -60,6 +62,7 @@ def make_app(
     app.on_response_prepare.append(name_the_server)
     app[PROXIES] = lambda: _proxies(settings())
     app.add_routes(site.routes())
+    app.add_routes(list(extra))
     return app
 
 
@@ -89,11 +92,13 @@ class WebServer:
         ledger: Ledger,
         clock: Callable[[], datetime],
         health: Health | None = None,
+        extra: Sequence[web.RouteDef] = (),
     ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.clock = clock
         self.health = health
+        self.extra = extra
         self.runner: web.AppRunner | None = None
         self.address: tuple[str, int] | None = None
 
@@ -102,7 +107,7 @@ class WebServer:
         web_settings = self.settings().web
         assert web_settings is not None and web_settings.listen is not None
         host, port = web_settings.listen
-        app = make_app(self.settings, self.ledger, self.clock, self.health)
+        app = make_app(self.settings, self.ledger, self.clock, self.health, self.extra)
         runner = runner_for(app)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
