@@ -163,6 +163,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     tc.add_argument("--linked", action="store_true", help="the chats linked to an agency")
     tc.add_argument("--revoke", metavar="CHAT", help="unlink this chat from its agency")
+    pl = sub.add_parser(
+        "plans",
+        help="the plans: period, tasks, deadlines on time / late / overdue; --archive ID",
+    )
+    pl.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    pl.add_argument(
+        "--archive",
+        metavar="ID",
+        help="move the plan's file into plans/archive/: no more reminders, records kept",
+    )
+    pl.add_argument(
+        "--move-inline",
+        action="store_true",
+        help="move the [plan] and [[tasks]] of config.toml into plans/<id>.toml",
+    )
+    _now_arg(pl)
     _import_parser(sub)
 
     sub.add_parser(

@@ -166,8 +166,17 @@ def classify(
     leads = {
         t.lead: (counts_for(catalog, t.lead), agency_label(catalog, t.lead)) for t in tasks.values()
     }
+    signed = {t.id: catalog.plan_of(t).signed_on for t in tasks.values()}
     items = [
-        _classify(tasks[d.task_id], leads, d, _completion(d, completions, today), today, now)
+        _classify(
+            tasks[d.task_id],
+            leads,
+            d,
+            _completion(d, completions, today),
+            today,
+            now,
+            signed[d.task_id],
+        )
         for d in deadlines
         if d.task_id in tasks
     ]
@@ -233,12 +242,17 @@ def _classify(
     done: Completion | None,
     today: date,
     now: datetime,
+    signed_on: date | None = None,
 ) -> Item:
     """One deadline's class; `leads` maps a lead to (counted for, label). A progress
     report is classed like any milestone (a report not sent is overdue), flagged `progress`:
-    an ongoing task has no completion deadline of its own to be late for."""
+    an ongoing task has no completion deadline of its own to be late for. A deadline before
+    its plan was signed (`signed_on`) cannot be late: done, it is on time; not done, in
+    progress."""
     ms = _milestone(task, d.milestone_id)
-    if done is not None:
+    if signed_on is not None and d.due < signed_on:
+        state, days = (State.DONE_ON_TIME if done is not None else State.IN_PROGRESS), 0
+    elif done is not None:
         late = (done.done_on - d.due).days
         state, days = (State.DONE_LATE, late) if late > 0 else (State.DONE_ON_TIME, 0)
     elif today > d.due:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from reminder.cli import main
 from reminder.config import ConfigError, load
-from reminder.exitcodes import EX_CONFIG, EX_USAGE
+from reminder.exitcodes import EX_CONFIG, EX_DATAERR, EX_USAGE
 from reminder.model import AmbiguousTask, number_key
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config.toml"
@@ -231,3 +232,84 @@ def test_plans_folder_is_configurable_and_archive_is_not_read(tmp_path: Path) ->
 def test_numbers_sort_as_the_appendix_does(numbers: list[str], ordered: list[str]) -> None:
     """Appendix numbers sort by their parts as numbers: 2 < 2.1 < 2a < 10."""
     assert sorted(numbers, key=number_key) == ordered
+
+
+def test_plans_lists_each_plan_with_its_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reminder plans` gives each plan's period, task count and deadlines on time, late, overdue."""
+    cfg = office(
+        tmp_path, ("kh-a.toml", plan_text("kh-a")), ("kh-b.toml", plan_text("kh-b", ("1",)))
+    )
+    late = (
+        "done",
+        "kh-a/1",
+        "2026",
+        "bao-cao",
+        "--on",
+        "2026-12-20",
+        "--now",
+        "2026-12-21T09:00:00+07:00",
+    )
+    ok = ("done", "kh-a/2.1", "2026", "--on", "2026-12-01", "--now", "2026-12-21T09:00:00+07:00")
+    assert check(capsys, cfg, *late)[0] == 0
+    assert check(capsys, cfg, *ok)[0] == 0
+    code, out, _ = check(capsys, cfg, "plans", "--json", "--now", "2027-01-10T09:00:00+07:00")
+    assert code == 0
+    got = {
+        p["id"]: (p["period"], p["tasks"], p["on_time"], p["late"], p["overdue"])
+        for p in json.loads(out)
+    }
+    assert got == {"kh-a": ([2026, 2030], 3, 1, 1, 1), "kh-b": ([2026, 2030], 1, 0, 0, 1)}
+    code, out, _ = check(capsys, cfg, "plans", "--now", "2027-01-10T09:00:00+07:00")
+    assert code == 0 and "kh-a                 2026–2030      3       1     1       1" in out
+
+
+def test_archive_stops_a_plan_and_keeps_its_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`plans --archive ID` moves the file into plans/archive/: no more reminders; unknown id exits 65."""
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a")), ("kh-b.toml", plan_text("kh-b")))
+    code, out, _ = check(capsys, cfg, "plans", "--archive", "kh-b")
+    assert code == 0 and "plan kh-b archived" in out
+    assert (tmp_path / "plans" / "archive" / "kh-b.toml").exists()
+    assert list(load(cfg).catalog.plans) == ["kh-a"]
+    code, _, err = check(capsys, cfg, "plans", "--archive", "kh-b")
+    assert code == EX_DATAERR and "no plan 'kh-b'" in err
+
+
+def test_nothing_is_reminded_after_the_period_nor_late_before_signing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan's tasks stop after its period; deadlines before its signing date are never late."""
+    ended = plan_text("kh-a", ("1",)).replace('period = "2026–2030"', 'period = "2026"')
+    unsigned = plan_text("kh-b", ("1",)).replace("period =", "signed_on = 2027-02-01\nperiod =")
+    cfg = office(tmp_path, ("kh-a.toml", ended), ("kh-b.toml", unsigned))
+    code, out, _ = check(
+        capsys, cfg, "upcoming", "--json", "--days", "60", "--now", "2027-11-30T09:00:00+07:00"
+    )
+    assert code == 0
+    assert {r["task"] for r in json.loads(out)} == {"kh-b/1"}
+    code, out, _ = check(capsys, cfg, "plans", "--json", "--now", "2027-01-10T09:00:00+07:00")
+    got = {p["id"]: p["overdue"] for p in json.loads(out)}
+    assert got == {"kh-a": 1, "kh-b": 0}
+
+
+def test_move_inline_writes_the_plan_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`plans --move-inline` moves config.toml's [plan] and [[tasks]] into plans/<id>.toml, keeping the original beside it."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    if load(cfg).catalog.plan.source is not None:
+        pytest.skip("the shipped config has no inline plan any more")
+    code, out, _ = check(capsys, cfg, "plans", "--move-inline")
+    assert code == 0 and "plan ke-hoach moved into" in out
+    moved = load(cfg).catalog
+    assert moved.plan.source == tmp_path / "plans" / "ke-hoach.toml"
+    assert moved.task("ke-hoach/1").id == "nv01"
+    assert (tmp_path / "config.toml.before-plans").read_text(encoding="utf-8") == SHIPPED.read_text(
+        encoding="utf-8"
+    )
+    code, _, err = check(capsys, cfg, "plans", "--move-inline")
+    assert code == EX_DATAERR and "no inline [plan]" in err

@@ -25,4 +25,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "telegram-link": ("chats", "telegram_link"),
     "zalo-link": ("chats", "zalo_link"),
     "import": ("importing", "import_"),
+    "plans": ("plans", "plans"),
 }

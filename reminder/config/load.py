@@ -239,8 +239,10 @@ def _build(
 def _plans_and_tasks(
     cfg: schema.Config, recurrences: dict[str, Recurrence], sources: list[PlanSource]
 ) -> tuple[list[PlanInfo], tuple[Task, ...]]:
-    """The plans (the inline one first) and every task: an inline task keeps its id, a plan
-    file's is named <plan id>/<number>."""
+    """The plans (the inline one first) and every task: an inline task keeps its id; a plan
+    file's task is keyed by its name <plan id>/<number>, or by its former id when it has
+    one (a task moved out of config.toml keeps its ledger rows and calendar UIDs as they
+    are: nothing in the ledger is rewritten)."""
     plans: list[PlanInfo] = []
     tasks: list[Task] = []
     reports = cfg.reminders.progress_reports
@@ -249,13 +251,14 @@ def _plans_and_tasks(
         plans.append(_plan_info(cfg.plan, pid, None))
         tasks += [_task(t, recurrences[t.id], reports, t.id, str(t.number), pid) for t in cfg.tasks]
     for source in sources:
-        plans.append(_plan_info(source.plan, source.id, source.file))
+        info = _plan_info(source.plan, source.id, source.file)
+        plans.append(info)
         tasks += [
             _task(
                 t,
-                source.recurrences[t.number],
+                within_period(source.recurrences[t.number], info.period),
                 reports,
-                f"{source.id}/{t.number}",
+                t.former_id or f"{source.id}/{t.number}",
                 t.number,
                 source.id,
                 t.former_id,
@@ -263,6 +266,30 @@ def _plans_and_tasks(
             for t in source.tasks
         ]
     return plans, tuple(tasks)
+
+
+_RECURRING = (
+    Frequency.YEARLY,
+    Frequency.QUARTERLY,
+    Frequency.MONTHLY,
+    Frequency.HALF_YEARLY,
+    Frequency.ONGOING,
+)
+
+
+def within_period(rec: Recurrence, period: tuple[int, int] | None) -> Recurrence:
+    """A recurring task of a plan with a period runs within it, unless the task gives its
+    own start or end year: after the period nothing more is reminded (its history stays)."""
+    if period is None or rec.frequency not in _RECURRING:
+        return rec
+    from dataclasses import replace
+
+    first, last = period
+    return replace(
+        rec,
+        start_year=rec.start_year if rec.start_year is not None else first,
+        end_year=rec.end_year if rec.end_year is not None else last,
+    )
 
 
 def _plan_info(p: schema.Plan, pid: str, file: Path | None) -> PlanInfo:
