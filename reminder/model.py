@@ -150,10 +150,13 @@ class Task:
     day_off_rule: DayOffRule | None = None
     lead_times: dict[Role, LeadTimes] | None = None  # None: the global ladder
     enabled: bool = True
-    note: str = ""
+    note: str = ""  # the appendix's "Ghi chú" (shown in messages), or ops's note
     assumed: bool = False  # its timing (anchor year, frequency) is an assumption to confirm
     plan: str = ""  # the plan's id
     former_id: str | None = None  # its id in config.toml before it moved into plans/
+    section: str = ""  # the appendix's section (and heading) the task is under
+    product: str = ""  # the appendix's "Sản phẩm" / "Kết quả dự kiến"
+    review: tuple[str, ...] = ()  # what the import left for ops to review (`check` lists it)
 
     @property
     def name(self) -> str:

@@ -143,6 +143,9 @@ class ItemView:
     supports: tuple[AgencyView, ...]  # every supporting agency, as written
     others: tuple[AgencyView, ...]  # supports other than the lead, named_as and the recipient
     confirm_url: str = ""  # e-mail to the lead agency: the signed confirmation link ("" if off)
+    section: str = ""  # the appendix's section ("I. NHIỆM VỤ CHUNG"), if the task has one
+    product: str = ""  # the appendix's "Sản phẩm" / "Kết quả dự kiến"
+    note: str = ""  # the appendix's "Ghi chú"
 
 
 def default_template_dir() -> Path:
@@ -466,6 +469,9 @@ class Renderer:
             supports=supports,
             others=others,
             confirm_url=confirm_url,
+            section=task.section,
+            product=task.product,
+            note=task.note,
         )
 
     def _agency(self, agency_id: str) -> Agency:

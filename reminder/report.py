@@ -352,7 +352,8 @@ def letter(report: Report, renderer: Renderer) -> Letter:
         return say(name).split("|")
 
     def task(i: Item) -> str:
-        return say("task", i.task_number, ky(i.occurrence), i.task_title)
+        t = report.catalog.task(i.task_id)
+        return say("task", i.task_number, ky(i.occurrence), i.task_title, t.product, t.note)
 
     def local(at: datetime) -> str:
         return ngay(at.astimezone(report.catalog.calendar.timezone).date())

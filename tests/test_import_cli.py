@@ -74,7 +74,7 @@ def test_merge_with_the_shipped_config_writes_a_new_checked_file(tmp_path: Path)
         ],
     )
     done = run("import", "phu-luc.docx", "--merge", "config.toml", "--now", NOW, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 65, done.stderr  # a new agency to review: the file is written
     assert config.read_bytes() == before
     merged = tmp_path / "config.imported.toml"
     data = tomllib.loads(merged.read_text(encoding="utf-8"))
@@ -82,12 +82,13 @@ def test_merge_with_the_shipped_config_writes_a_new_checked_file(tmp_path: Path)
     assert [t["number"] for t in new] == [12, 13]
     assert new[0]["support"] == ["so-tttt", "so-van-hoa-the-thao-va-du-lich", "to-chuc-lien-quan"]
     assert data["agencies"][-1]["id"] == "so-van-hoa-the-thao-va-du-lich"
-    assert "# check: new agency" in merged.read_text(encoding="utf-8")
-    assert "2 tasks, 2 timing phrases understood" in done.stderr
+    assert "# cần xem: cơ quan, đơn vị mới" in merged.read_text(encoding="utf-8")
+    assert "2 tasks in 0 sections, 2 timing phrases understood" in done.stderr
+    assert "2 to review" in done.stderr
     check = run("--config", "config.imported.toml", "check", cwd=tmp_path)
     assert check.returncode == 0, check.stderr
     again = run("import", "phu-luc.docx", "--merge", "config.toml", cwd=tmp_path)
-    assert again.returncode == 0 and (tmp_path / "config.imported-2.toml").exists()
+    assert again.returncode == 65 and (tmp_path / "config.imported-2.toml").exists()
 
 
 def test_seed_into_an_empty_config_then_upcoming(tmp_path: Path) -> None:
@@ -103,8 +104,8 @@ def test_seed_into_an_empty_config_then_upcoming(tmp_path: Path) -> None:
         "Kế hoạch thử",
         cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
-    assert "11 tasks, 11 timing phrases understood" in done.stderr
+    assert done.returncode == 65, done.stderr  # new agencies to review; the file is written
+    assert "11 tasks in 0 sections, 11 timing phrases understood" in done.stderr
     merged = tmp_path / "config.imported.toml"
     text = merged.read_text(encoding="utf-8")
     merged.write_text(  # what ops do next: give the proposed agency its address
@@ -125,10 +126,10 @@ def test_fragment_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     shutil.copy(SHIPPED, tmp_path / "config.toml")
     shutil.copy(SEED, tmp_path / "phu-luc.txt")
     out = run("import", "phu-luc.txt", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 65, out.stderr  # the seed's one shared qualifier to review
     assert len(tomllib.loads(out.stdout)["tasks"]) == 11
     to_file = run("import", "phu-luc.txt", "-o", "tasks.toml", cwd=tmp_path)
-    assert to_file.returncode == 0 and to_file.stdout == ""
+    assert to_file.returncode == 65 and to_file.stdout == ""
     assert (tmp_path / "tasks.toml").read_text(encoding="utf-8") == out.stdout
 
 
@@ -259,7 +260,9 @@ def test_merge_that_fails_the_check_says_why_and_keeps_the_original(tmp_path: Pa
     assert 'timing phrase "Khi có yêu cầu": not understood' in done.stderr
     assert config.read_bytes() == before
     merged = (tmp_path / "config.imported.toml").read_text(encoding="utf-8")
-    assert '# check: timing phrase "Khi có yêu cầu": not understood' in merged
+    assert 'chưa hiểu cách ghi thời gian \\"Khi có yêu cầu\\"' in merged  # its review list
+    assert 'timing = "Khi có yêu cầu"' in merged  # kept verbatim, not cut
+    assert "[[tasks.milestones]]" not in merged.split('timing = "Khi có yêu cầu"')[1]
 
 
 def test_output_onto_the_config_is_refused(
@@ -274,14 +277,15 @@ def test_output_onto_the_config_is_refused(
     assert (tmp_path / "config.toml").read_bytes() == SHIPPED.read_bytes()
 
 
-def test_plan_title_and_product_column_become_one_note(
+def test_plan_title_heads_the_file_and_product_is_its_own_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--plan-title and a "Sản phẩm" cell share the task's note (wording from templates/import.toml)."""
+    """--plan-title heads the file; a "Sản phẩm" cell is the task's `product`, a "Ghi chú"
+    cell its `note` (wording from templates/import.toml)."""
     import docx
 
     document = docx.Document()
-    table = document.add_table(rows=2, cols=6)
+    table = document.add_table(rows=2, cols=7)
     header = [
         "Stt",
         "Nội dung nhiệm vụ",
@@ -289,11 +293,12 @@ def test_plan_title_and_product_column_become_one_note(
         "Thời hạn hoàn thành",
         "Cơ quan chủ trì",
         "Cơ quan phối hợp",
+        "Ghi chú",
     ]
     for c, (head, value) in enumerate(
         zip(
             header,
-            ["1", "Ban hành quy chế", "Quyết định", "Quý I/2027", "Sở Nội vụ", ""],
+            ["1", "Ban hành quy chế", "Quyết định", "Quý I/2027", "Sở Nội vụ", "", "Trình HĐND"],
             strict=True,
         )
     ):
@@ -304,7 +309,9 @@ def test_plan_title_and_product_column_become_one_note(
     assert (
         cli.main(["import", "a.docx", "--plan-title", "Kế hoạch số 9/KH-UBND", "-o", "t.toml"]) == 0
     )
-    task = tomllib.loads((tmp_path / "t.toml").read_text(encoding="utf-8"))["tasks"][0]
-    assert task["note"] == "Kế hoạch: Kế hoạch số 9/KH-UBND; Sản phẩm: Quyết định"
+    text = (tmp_path / "t.toml").read_text(encoding="utf-8")
+    assert "# Kế hoạch: Kế hoạch số 9/KH-UBND\n" in text
+    task = tomllib.loads(text)["tasks"][0]
+    assert (task["product"], task["note"]) == ("Quyết định", "Trình HĐND")
     assert task["milestones"][0]["name"] == "Hoàn thành nhiệm vụ của kỳ"
     assert task["milestones"][0]["due_day"] == 20 and task["milestones"][0]["due_month"] == 3

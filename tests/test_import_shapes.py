@@ -9,11 +9,16 @@ tests/data/make_appendices.py; the expectations there are written by hand.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from reminder.importer import import_appendix, read_wording
+from reminder.model import VN_TZ, LeadUnit, Reminder
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -65,3 +70,98 @@ def test_the_pdf_shape_spans_pages_with_its_header_repeated() -> None:
         assert len(pdf.pages) >= 2
         firsts = [p.extract_tables()[0][0][1] for p in pdf.pages]
     assert firsts == ["Nội dung nhiệm vụ"] * len(firsts)
+
+
+def test_review_shape_lists_what_it_could_not_read_and_exits_65(tmp_path: Path) -> None:
+    """Short agency names matched (Sở KH&CN, UBND …), an unknown phrase kept verbatim and
+    marked, unknown agencies proposed with the closest known names, never merged; the review
+    list opens the file, the file is written, the command exits 65."""
+    expected = json.loads((DATA / "phu-luc-can-xem.docx.expected.json").read_text("utf-8"))
+    result = _import("phu-luc-can-xem.docx")
+    tasks = result.outcome.tasks
+    assert [t.lead.id if t.lead else None for t in tasks] == expected["leads"]
+    assert [t.timing for t in tasks if t.recurrence is None] == expected["timing_not_understood"]
+    assert [e.name for e in result.outcome.proposed] == expected["proposed"]
+    assert tasks[1].milestones == []  # no deadline guessed for "Khi có yêu cầu"
+    text = result.toml
+    head = text.split("[[agencies]]")[0]
+    assert f"CẦN XEM LẠI TRƯỚC KHI SỬ DỤNG ({len(result.review)} điểm)" in head
+    assert 'chưa hiểu cách ghi thời gian "Khi có yêu cầu"' in head
+    assert '"Lãnh đạo Văn phòng Ủy ban nhân dân tỉnh" (lanh-dao-van-phong)' in head
+    assert "review = [" in text
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    shutil.copy(DATA / "phu-luc-can-xem.docx", tmp_path / "phu-luc-can-xem.docx")
+    done = subprocess.run(
+        [sys.executable, "-m", "reminder", "import", "phu-luc-can-xem.docx", "-o", "a.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 65, done.stderr
+    assert "3 tasks in 0 sections, 2 timing phrases understood" in done.stderr
+    assert f"{len(result.review)} to review" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "a.toml").read_text(encoding="utf-8") == text
+
+
+def test_a_clean_import_exits_0(tmp_path: Path) -> None:
+    """Nothing to review: exit 0, and the file says so where the review list would be."""
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "reminder", "import", str(DATA / "phu-luc.xlsx"), "-o", "x.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 to review" in done.stderr
+    assert "Không có điểm nào cần xem lại." in (tmp_path / "x.toml").read_text(encoding="utf-8")
+
+
+def test_imported_tasks_carry_section_product_note_into_check_and_messages(
+    tmp_path: Path,
+) -> None:
+    """Merged into the shipped config, the imported tasks pass `check` (their review items
+    listed as warnings) and their section, product and note reach the reminder e-mail."""
+    from reminder.config import load
+    from reminder.model import Role
+    from reminder.render import Renderer
+
+    config = tmp_path / "config.toml"
+    shutil.copy(ROOT / "config.toml", config)
+    result = import_appendix(
+        DATA / "phu-luc-hai-dong.docx",
+        wanted=None,
+        config_text=config.read_text(encoding="utf-8"),
+        config_name="config.toml",
+        year=2026,
+        wording=read_wording(ROOT / "templates" / "import.toml"),
+        merge_into=True,
+    )
+    merged = tmp_path / "merged.toml"
+    merged.write_text(
+        result.toml.replace(
+            'timing = "Trước ngày 30/6/2027"\n',
+            'timing = "Trước ngày 30/6/2027"\nreview = ["xác nhận thời hạn với Sở Nội vụ"]\n',
+        ),
+        encoding="utf-8",
+    )
+    settings = load(merged)
+    assert any(
+        "to review (left by the import): xác nhận thời hạn" in str(w) for w in settings.warnings
+    )
+    task = next(t for t in settings.catalog.tasks if t.title.startswith("Thu hút chuyên gia"))
+    assert task.section.endswith("2. Phát triển nguồn nhân lực khoa học, công nghệ")
+    assert (task.product, task.note) == ("Đề án thu hút", "Chuyển tiếp từ năm 2026")
+    reminder = Reminder(
+        key="k", task_id=task.id, occurrence="2027", milestone_id="han",
+        deadline=date(2027, 6, 30), send_at=datetime(2027, 6, 23, 8, tzinfo=VN_TZ),
+        lead_days=7, lead_unit=LeadUnit.CALENDAR, agency="so-noi-vu", named_as="so-noi-vu",
+        role=Role.LEAD, channel="email", address="sonoivu@tinh.example",
+    )  # fmt: skip
+    text = Renderer(settings.catalog).render([reminder], today=date(2027, 6, 23)).text
+    assert "Thuộc mục: I. NHIỆM VỤ CHUNG › 2. Phát triển nguồn nhân lực" in text
+    assert "Sản phẩm: Đề án thu hút" in text
+    assert "Ghi chú: Chuyển tiếp từ năm 2026" in text

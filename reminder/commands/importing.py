@@ -53,15 +53,26 @@ def import_(args: argparse.Namespace) -> int:
         ) from None
     if config_text is None:
         print(f"note: no {target}: every agency is proposed as new", file=sys.stderr)
-    print(f"{source}: {result.outcome.summary()}", file=sys.stderr)
+    review = result.review
+    print(f"{source}: {result.outcome.summary()}; {len(review)} to review", file=sys.stderr)
+    for n, text in enumerate(review, start=1):
+        print(f"  {n}. {text}", file=sys.stderr)
     if args.merge:
-        return _write_merged(target, result.toml)
-    if args.output:
-        _write_new(Path(args.output), result.toml, target)
-        print(f"written to {args.output}", file=sys.stderr)
+        code = _write_merged(target, result.toml)
     else:
-        sys.stdout.write(result.toml)
-    return EX_OK
+        code = EX_OK
+        if args.output:
+            _write_new(Path(args.output), result.toml, target)
+            print(f"written to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(result.toml)
+    if code == EX_OK and review:
+        print(
+            f"{len(review)} point(s) to review, listed atop the file: exit {EX_DATAERR}",
+            file=sys.stderr,
+        )
+        return EX_DATAERR
+    return code
 
 
 def _config_text(path: Path, required: bool) -> str | None:

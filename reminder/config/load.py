@@ -8,6 +8,7 @@ assumed dates) ride along in Settings.warnings.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -630,6 +631,9 @@ def _task(
         assumed=t.assumed,
         plan=plan,
         former_id=former_id,
+        section=t.section,
+        product=t.product,
+        review=tuple(t.review),
     )
 
 
@@ -701,6 +705,7 @@ def _warn(cfg: schema.Config, settings: Settings, out: Collector) -> None:
         f"{t.id}:{line_of(('tasks', i), out.lines)}" for i, t in enumerate(cfg.tasks) if t.assumed
     ]
     warn_ended_periods(settings.catalog.tasks[: len(cfg.tasks)], out)
+    _warn_review(cfg.tasks, out)
     if assumed:
         out.warnings.append(
             Problem(
@@ -713,11 +718,19 @@ def _warn(cfg: schema.Config, settings: Settings, out: Collector) -> None:
         )
 
 
+def _warn_review(tasks: Sequence[schema.TaskFields], out: Collector) -> None:
+    """What an import left for review, one warning each, until ops remove it."""
+    for i, t in enumerate(tasks):
+        for item in t.review:
+            out.warn(("tasks", i, "review"), f"to review (left by the import): {item}")
+
+
 def _warn_plan(source: PlanSource, tasks: tuple[Task, ...]) -> None:
     """A plan file's assumed dates and ended periods, against its own lines."""
     out = source.out
     mine = [t for t in tasks if t.plan == source.id]
     warn_ended_periods(mine, out)
+    _warn_review(source.tasks, out)
     assumed = [
         f"{t.number}/{m.id}:{line_of(('tasks', i, 'milestones', j), out.lines)}"
         for i, t in enumerate(source.tasks)

@@ -440,6 +440,9 @@ class TaskFields(Table):
     enabled: bool = True
     assumed: bool = False
     note: str = ""
+    section: str = ""
+    product: str = ""
+    review: list[str] = key(default=[])
     milestones: list[Milestone] = key(default=[])
 
 

@@ -16,7 +16,7 @@ from reminder.importer.sources import read_rows
 from reminder.importer.table import BadInput
 from reminder.importer.tasks import Outcome, build
 from reminder.importer.wording import Wording, read_wording
-from reminder.importer.writer import fragment, merge
+from reminder.importer.writer import fragment, heading, merge, review_list
 
 __all__ = ["BadInput", "Imported", "Wording", "directory_of", "import_appendix", "read_wording"]
 
@@ -28,6 +28,7 @@ class Imported:
     outcome: Outcome
     kind: str
     toml: str
+    review: list[str]  # every point to review, in Vietnamese (also atop the file)
 
 
 def directory_of(config: dict[str, object]) -> Directory:
@@ -84,31 +85,37 @@ def import_appendix(
         year=year,
         milestone_names=wording.milestones,
     )
-    for task in outcome.tasks:
-        notes = [wording.note_plan.format(title=plan_title)] if plan_title else []
-        notes += [wording.note_product.format(product=task.product)] if task.product else []
-        if notes:
-            task.extra = {"note": "; ".join(notes), **task.extra}
+    review = review_list(outcome, wording, directory)
     if merge_into:
         plan = {"title": plan_title or wording.plan_title, "issuer": wording.plan_issuer}
-        text = merge(config_text or "", outcome, plan, f"imported from {path.name}")
+        lines = heading(
+            outcome, wording, directory, _first_lines(path, kind, outcome, wording, plan_title)
+        )
+        text = merge(config_text or "", outcome, plan, f"imported from {path.name}", wording, lines)
     else:
-        text = fragment(outcome, _heading(path, kind, config_name, outcome, plan_title))
-    return Imported(outcome, kind, text)
+        first = _first_lines(path, kind, outcome, wording, plan_title)
+        first += [
+            wording.file["matched"].format(config=config_name),
+            wording.file["merge"].format(config=config_name, file=path.name),
+        ]
+        text = fragment(outcome, heading(outcome, wording, directory, first), wording)
+    return Imported(outcome, kind, text, review)
 
 
-def _heading(
-    path: Path, kind: str, config_name: str, outcome: Outcome, plan_title: str | None
+def _first_lines(
+    path: Path, kind: str, outcome: Outcome, wording: Wording, plan_title: str | None
 ) -> list[str]:
     lines = [
-        f"Imported by `reminder import` from {path.name} ({kind}): {outcome.summary()}.",
+        wording.file["imported"].format(
+            file=path.name,
+            kind=kind,
+            tasks=len(outcome.tasks),
+            sections=outcome.sections,
+            understood=outcome.timing_understood,
+            matched=len(outcome.matched),
+            proposed=len(outcome.proposed),
+        )
     ]
     if plan_title:
-        lines.append(f"Plan: {plan_title}")
-    lines += [
-        f"Agencies were matched against {config_name}; the ones it lacks are proposed below.",
-        'Every line marked "check:" needs a look. Deadlines (milestones) are assumptions',
-        "(assumed = true) until ops confirm them: see docs/import.md.",
-        f"Append this to {config_name}, or run `reminder import {path.name} --merge {config_name}`.",
-    ]
+        lines.append(wording.file["plan"].format(title=plan_title))
     return lines

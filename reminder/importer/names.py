@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from reminder.importer.table import Note
+
 # Old tone placement (on the first vowel of a final "oa", "oe", "uy") → the new one.
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 _OLD_TONE = re.compile(rf"([oOuU])([{_TONES}])([aAeEyY])(?![^\W\d_])")
@@ -66,14 +68,36 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", s).casefold()
 
 
-_UBND = _fold("ủy ban nhân dân").split()
+# Short forms offices write, and what they stand for ("Sở KH&CN", "VP UBND tỉnh").
+_SHORT = {
+    "ubnd": "ủy ban nhân dân",
+    "hđnd": "hội đồng nhân dân",
+    "vp": "văn phòng",
+    "kh&cn": "khoa học và công nghệ",
+    "khcn": "khoa học và công nghệ",
+    "gd&đt": "giáo dục và đào tạo",
+    "gdđt": "giáo dục và đào tạo",
+    "tt&tt": "thông tin và truyền thông",
+    "kh&đt": "kế hoạch và đầu tư",
+    "khđt": "kế hoạch và đầu tư",
+    "lđtb&xh": "lao động thương binh và xã hội",
+    "lđ-tb&xh": "lao động thương binh và xã hội",
+    "tn&mt": "tài nguyên và môi trường",
+    "nn&ptnt": "nông nghiệp và phát triển nông thôn",
+    "vhtt&dl": "văn hóa thể thao và du lịch",
+    "gtvt": "giao thông vận tải",
+    "mttq": "mặt trận tổ quốc",
+    "khkt": "khoa học và kỹ thuật",
+    "tw": "trung ương",
+}
+_EXPANDED = {_fold(k): _fold(v).split() for k, v in _SHORT.items()}
 
 
 def words(text: str) -> list[str]:
-    """The comparable words of a name (see the module docstring)."""
+    """The comparable words of a name (see the module docstring); short forms written out."""
     expanded: list[str] = []
     for w in _PUNCT.sub(" ", _fold(text)).split():
-        expanded.extend(_UBND if w == "ubnd" else [w])
+        expanded.extend(_EXPANDED.get(w, [w]))
     return expanded
 
 
@@ -154,6 +178,19 @@ class Directory:
     def all_keys(self) -> list[tuple[tuple[str, ...], Entry]]:
         """Every known key."""
         return list(self._by_key.items())
+
+    def closest(self, name: str, n: int = 2) -> list[Entry]:
+        """The known (not proposed) entries whose names are nearest to `name`, for review."""
+        import difflib
+
+        known = {" ".join(k): e for k, e in self._by_key.items() if not e.proposed}
+        wanted = " ".join(key(name))
+        found = difflib.get_close_matches(wanted, list(known), n=n * 2, cutoff=0.5)
+        out: list[Entry] = []
+        for k in found:
+            if known[k] not in out:
+                out.append(known[k])
+        return out[:n]
 
     def new_id(self, name: str) -> str:
         """A config id for a proposed name, unique in this directory ("so-van-hoa-the-thao")."""
@@ -306,7 +343,11 @@ def split(d: Directory, text: str) -> list[Piece]:
         doubt = ""
         if hit is None and at_start:
             hit = _elliptic_at(d, toks, i)
-            doubt = "its qualifier is shared with the next name(s) in the list" if hit else ""
+            doubt = (
+                Note("split_shared", "its qualifier is shared with the next name(s) in the list")
+                if hit
+                else ""
+            )
         if hit is not None:
             pieces.extend(_cut_unknown(unknown))
             unknown = []
@@ -350,6 +391,10 @@ def _cut_unknown(toks: list[Tok]) -> list[Piece]:
         while part and (part[-1].is_sep or part[-1].word == AND):
             part = part[:-1]
         joined = any(t.is_sep for t in part)
-        doubt = "a name with a comma inside: check it is one name, not several" if joined else ""
+        doubt = (
+            Note("split_comma", "a name with a comma inside: check it is one name, not several")
+            if joined
+            else ""
+        )
         out.append(Piece(_raw(part), None, doubt))
     return out

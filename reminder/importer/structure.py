@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from reminder.importer.grid import Line
-from reminder.importer.table import Column, Row
+from reminder.importer.table import Column, Note, Row
 
 _ROMAN = re.compile(r"(?=[ivxlc])(?:x{0,3})(?:ix|iv|v?i{0,3})", re.IGNORECASE)
 _SECTION_WORD = re.compile(r"(?:phần|mục|chương)\s+(?P<n>[ivxlc]+|[a-z]|\d+)\b", re.IGNORECASE)
@@ -49,7 +49,7 @@ class _Item:
     section: str
     children: list[_Item] = field(default_factory=list)
     parent: _Item | None = None
-    remarks: list[str] = field(default_factory=list)
+    remarks: list[Note] = field(default_factory=list)
     folded: list[str] = field(default_factory=list)  # markers of the sub-items in its text
 
     @property
@@ -132,7 +132,10 @@ def structure(lines: list[Line]) -> list[Row]:
         parent = _parent_of(item, last, by_label)
         if parent is None:
             if kind not in ("top", "odd"):
-                item.remarks.append(f'"{line.number or mark}" with no item above it')
+                mark_text = line.number or mark
+                item.remarks.append(
+                    Note("orphan", f'"{mark_text}" with no item above it', mark=mark_text)
+                )
             tops.append(item)
         else:
             item.parent = parent
@@ -175,14 +178,16 @@ def _continue(item: _Item, line: Line) -> None:
             item.cells[col] = f"{item.cells[col]}\n{text}" if item.cells.get(col) else text
 
 
-def _label(item: _Item, parent_label: str, index: int) -> tuple[str, str]:
+def _label(item: _Item, parent_label: str, index: int) -> tuple[str, Note | None]:
     """The task number of a sub-item that is a task, and a remark when it is made up."""
     if item.kind in ("top", "dotted", "suffixed", "odd"):
-        return item.label, ""
+        return item.label, None
     if item.kind == "letter":
-        return f"{parent_label}{item.label}", ""
+        return f"{parent_label}{item.label}", None
     made = f"{parent_label}.{index}"
-    return made, f'numbered {made}: the appendix marks this item with "-"'
+    return made, Note(
+        "bullet_numbered", f'numbered {made}: the appendix marks this item with "-"', number=made
+    )
 
 
 def _emit(item: _Item, rows: list[Row], heading: str = "", parent: _Item | None = None) -> None:
@@ -213,7 +218,13 @@ def _emit(item: _Item, rows: list[Row], heading: str = "", parent: _Item | None 
         for col, name in ((Column.TIMING, "timing"), (Column.LEAD, "lead agency")):
             if not child.cells.get(col) and item.cells.get(col):
                 child.cells[col] = item.cells[col]
-                child.remarks.append(f"the {name} is its parent's ({label})")
+                child.remarks.append(
+                    Note(
+                        f"inherited_{name.split()[-1]}",
+                        f"the {name} is its parent's ({label})",
+                        parent=label,
+                    )
+                )
         _emit(child, rows, sub_heading, None if is_heading else item)
 
 
@@ -246,7 +257,10 @@ def _fold_into(parent: _Item, child: _Item) -> None:
 def _row(item: _Item, section: str, parent: _Item | None) -> Row:
     info = list(item.remarks)
     if item.folded:
-        info.append(f"its sub-items {', '.join(item.folded)} (text only) are part of its text")
+        marks = ", ".join(item.folded)
+        info.append(
+            Note("folded", f"its sub-items {marks} (text only) are part of its text", marks=marks)
+        )
     if parent is not None:
-        info.append(f"a sub-item of task {parent.label}")
+        info.append(Note("sub_item", f"a sub-item of task {parent.label}", parent=parent.label))
     return Row(item.label, item.cells, item.where, [], section=section, info=info)

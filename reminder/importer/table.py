@@ -17,6 +17,19 @@ class BadInput(Exception):
     """The file holds no appendix we can read: one line for the user, exit 65."""
 
 
+class Note(str):
+    """A remark on an imported task, in English (as `str`), with its `kind` and `args` so
+    that the written file can say it in Vietnamese (templates/import.toml [notes])."""
+
+    kind: str
+    args: dict[str, object]
+
+    def __new__(cls, kind: str, english: str, **args: object) -> Note:
+        note = super().__new__(cls, english)
+        note.kind, note.args = kind, args
+        return note
+
+
 class Column(Enum):
     """The columns of a task appendix ("Stt", "Nội dung nhiệm vụ", …)."""
 
@@ -105,6 +118,6 @@ class Row:
     number: str
     cells: dict[Column, str]
     where: str  # "row 4" / "line 57": for the comments and messages
-    notes: list[str] = field(default_factory=list)  # what to check
+    notes: list[Note] = field(default_factory=list)  # what to check
     section: str = ""  # "I. NHIỆM VỤ CHUNG", and the heading row above a sub-item
-    info: list[str] = field(default_factory=list)  # plain remarks, nothing to check
+    info: list[Note] = field(default_factory=list)  # plain remarks, nothing to check

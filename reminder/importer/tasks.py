@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from reminder.importer import names
 from reminder.importer.names import Directory, Entry
-from reminder.importer.table import Column, Row
+from reminder.importer.table import Column, Note, Row
 from reminder.model import Frequency, Recurrence
 from reminder.timing import TimingError, parse_phrase
 
@@ -32,7 +32,7 @@ class Milestone:
     name: str
     fields: dict[str, object]  # due / due_day / due_month / days_after / dates
     assumed: bool
-    comment: str = ""
+    comment: Note | None = None
 
 
 @dataclass
@@ -47,13 +47,13 @@ class ImportedTask:
     milestones: list[Milestone]
     where: str
     extra: dict[str, object] = field(default_factory=dict)  # anchor_year, assumed
-    extra_comments: dict[str, str] = field(default_factory=dict)
+    extra_comments: dict[str, Note] = field(default_factory=dict)
     product: str = ""
     label: str = ""  # the appendix's own number: "1", "2.1", "3a"
     section: str = ""  # "I. NHIỆM VỤ CHUNG › 2. Phát triển nguồn nhân lực"
     remark: str = ""  # the appendix's "Ghi chú"
-    checks: list[str] = field(default_factory=list)
-    info: list[str] = field(default_factory=list)  # plain comments, nothing to check
+    checks: list[Note] = field(default_factory=list)
+    info: list[Note] = field(default_factory=list)  # plain comments, nothing to check
 
     @property
     def to_check(self) -> bool:
@@ -72,6 +72,11 @@ class Outcome:
     timing_understood: int
     splits_to_check: int
 
+    @property
+    def sections(self) -> int:
+        """How many sections (I, II, …) the tasks are under."""
+        return len({t.section.split(" › ")[0] for t in self.tasks if t.section})
+
     def summary(self) -> str:
         """ "11 tasks, 9 timing phrases understood, 2 tasks to check; 7 agencies and groups
         matched, 2 new groups proposed, …"."""
@@ -79,7 +84,8 @@ class Outcome:
         new_agencies = sum(1 for e in self.proposed if not e.is_group)
         new_groups = len(self.proposed) - new_agencies
         return (
-            f"{_n(len(self.tasks), 'task')}, {self.timing_understood} timing phrases understood, "
+            f"{_n(len(self.tasks), 'task')} in {_n(self.sections, 'section')}, "
+            f"{self.timing_understood} timing phrases understood, "
             f"{_n(to_check, 'task')} to check; "
             f"{len(self.matched)} agencies and groups matched, "
             f"{_n(new_agencies, 'new agency', 'new agencies')} and "
@@ -116,7 +122,7 @@ def build(
     return out
 
 
-def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, str, list[str]]]:
+def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, Note | None, list[Note]]]:
     """Each row's task number, a plain note and what to check.
 
     The appendix's own number is the row's label ("1", "2.1", "3a"): a gap in its top-level
@@ -130,26 +136,47 @@ def _numbers(rows: list[Row], taken: set[int]) -> list[tuple[int, str, list[str]
         n if all_plain else k for k, n in enumerate(plain, start=1)
     ]  # the numbers before any offset
     offset = max(taken) if taken & {n for n in wanted if n is not None} else 0
-    out: list[tuple[int, str, list[str]]] = []
+    out: list[tuple[int, Note | None, list[Note]]] = []
     used: set[int] = set(taken)
     labels: set[str] = set()
     last, seen = offset, 0
     for n, row in zip(wanted, rows, strict=True):
-        note, checks = "", []
+        note: Note | None = None
+        checks: list[Note] = []
         top = re.match(r"\d+", row.number)
         top_n = int(top[0]) if top else None
         if top_n is not None and top_n > seen + 1 and top_n <= 9999:
             missing = f"{seen + 1}" if top_n == seen + 2 else f"{seen + 1}–{top_n - 1}"
-            checks.append(f"task number {missing} missing in the appendix before this one")
+            checks.append(
+                Note(
+                    "number_missing",
+                    f"task number {missing} missing in the appendix before this one",
+                    missing=missing,
+                )
+            )
         value = n + offset if n is not None else None
         repeated = bool(row.number) and row.number in labels
         if value is None or value in used or repeated:
             why = "no task number" if not row.number else f"task number {row.number} repeated"
             value = max(used | {last}) + 1
-            checks.append(f"{why} in the appendix ({row.where}): numbered {value}")
+            kind = "number_none" if not row.number else "number_repeated"
+            checks.append(
+                Note(
+                    kind,
+                    f"{why} in the appendix ({row.where}): numbered {value}",
+                    number=row.number,
+                    where=row.where,
+                    value=value,
+                )
+            )
         elif row.number != str(value):
             extra = " after the config's tasks" if offset else ""
-            note = f"Stt {row.number} in the appendix, numbered {value}{extra}"
+            note = Note(
+                "renumbered",
+                f"Stt {row.number} in the appendix, numbered {value}{extra}",
+                number=row.number,
+                value=value,
+            )
         used.add(value)
         labels.add(row.number)
         last, seen = value, max(seen, top_n or 0)
@@ -180,18 +207,24 @@ def _task(
         rec = parse_phrase(timing)
         out.timing_understood += 1
     except TimingError as exc:
-        checks.append(str(exc) if timing else "no timing phrase in this row")
+        if timing:
+            checks.append(Note("timing_unknown", str(exc), phrase=timing))
+        else:
+            checks.append(Note("timing_none", "no timing phrase in this row"))
     if not title:
-        checks.append("no task content (Nội dung nhiệm vụ) in this row")
+        checks.append(Note("content_none", "no task content (Nội dung nhiệm vụ) in this row"))
     lead_refs = _refs(row.cells.get(Column.LEAD, ""), d, out)
     support = _refs(row.cells.get(Column.SUPPORT, ""), d, out)
     lead = lead_refs[0] if lead_refs else None
     if lead is None:
-        checks.append("no lead agency (Đơn vị chủ trì): set `lead`")
+        checks.append(Note("lead_none", "no lead agency (Đơn vị chủ trì): set `lead`"))
     if len(lead_refs) > 1:
         checks.append(
-            "the lead column names several agencies: the first is the lead, "
-            "the others were added to support"
+            Note(
+                "lead_several",
+                "the lead column names several agencies: the first is the lead, "
+                "the others were added to support",
+            )
         )
         support = lead_refs[1:] + support
     support = _dedupe(support, lead.id if lead else None)
@@ -251,19 +284,25 @@ def _refs(text: str, d: Directory, out: Outcome) -> list[Ref]:
 def _milestones(task: ImportedTask, year: int, names_of: dict[str, str]) -> None:
     """The assumed milestone for the task's kind of timing (ops set the real dates)."""
     rec = task.recurrence
-    freq = rec.frequency if rec else Frequency.YEARLY
-    if rec is not None and (rec.fixed_due or rec.period_due):
+    if rec is None:
+        return  # a phrase not understood: no deadline is guessed (check refuses it)
+    freq = rec.frequency
+    if rec.fixed_due or rec.period_due:
         return  # "trước ngày 15/12 hằng năm", "trước ngày 30/6/2027" give the date itself
     if freq in (Frequency.ONGOING, Frequency.SPAN):
         return  # no guessed deadline: the office's progress reports ([reminders])
     if freq is Frequency.TRIGGERED:
         mid, name = "hoan-thanh", names_of["triggered"]
-        comment = "assumed: 30 days after trigger_date (set it when the guidance arrives)"
+        comment = Note(
+            "ms_triggered", "assumed: 30 days after trigger_date (set it when the guidance arrives)"
+        )
         task.milestones.append(Milestone(mid, name, {"days_after": 30}, True, comment))
         return
     if freq is Frequency.ASSIGNED:
         mid, name = "hoan-thanh", names_of["assigned"]
-        comment = "add the deadline(s) when the task is assigned, e.g. [2027-06-30]"
+        comment = Note(
+            "ms_assigned", "add the deadline(s) when the task is assigned, e.g. [2027-06-30]"
+        )
         task.milestones.append(Milestone(mid, name, {"dates": []}, False, comment))
         return
     months = _period_months(rec)
@@ -273,16 +312,26 @@ def _milestones(task: ImportedTask, year: int, names_of: dict[str, str]) -> None
         if months > 1:
             fields["due_month"] = months
         task.milestones.append(
-            Milestone(mid, name, fields, True, "assumed: the period's last month, day 20")
+            Milestone(
+                mid,
+                name,
+                fields,
+                True,
+                Note("ms_period", "assumed: the period's last month, day 20"),
+            )
         )
     else:
         mid, name = "hoan-thanh", names_of["yearly"]
-        task.milestones.append(Milestone(mid, name, {"due": "15/12"}, True, "assumed date"))
+        comment = Note("ms_yearly", "assumed date")
+        task.milestones.append(Milestone(mid, name, {"due": "15/12"}, True, comment))
     if rec is not None and rec.interval > 1 and rec.start_year is None:
         task.extra["anchor_year"] = year
         task.extra["assumed"] = True
-        task.extra_comments["anchor_year"] = (
-            f"check: assumed; every {rec.interval} years counted from {year}"
+        task.extra_comments["anchor_year"] = Note(
+            "anchor_assumed",
+            f"check: assumed; every {rec.interval} years counted from {year}",
+            n=rec.interval,
+            year=year,
         )
 
 

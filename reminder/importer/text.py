@@ -18,10 +18,19 @@ from functools import lru_cache
 
 from reminder.importer import names
 from reminder.importer.names import Directory
-from reminder.importer.table import REQUIRED, BadInput, Column, Row, fold, is_header, labels_in
+from reminder.importer.table import (
+    REQUIRED,
+    BadInput,
+    Column,
+    Note,
+    Row,
+    fold,
+    is_header,
+    labels_in,
+)
 from reminder.timing import TimingError, parse_phrase
 
-_NUMBER_LINE = re.compile(r"^(\d{1,4})[.)]?(?:\s+(.*))?$")
+_NUMBER_LINE = re.compile(r"^(\d{1,6})[.)]?(?:\s+(.*))?$")  # 10 000 and more too
 _SECTION = re.compile(r"^(?:[IVX]{1,5}|[A-Z])[.)]?\s+[^a-zà-ỹđ]+$")
 _AFTER_TABLE = re.compile(r"^(?:nơi nhận|tm\.|kt\.|chủ tịch$|người ký)", re.IGNORECASE)
 _HEADER_SLACK = 12  # letters outside the labels a header may hold ("Đơn vị chủ" before "trì")
@@ -51,7 +60,10 @@ def read_text(text: str, directory: Directory) -> list[Row]:
     records = _records(lines[start:])
     if not records:
         raise BadInput("the appendix table has a header but no task rows")
-    return [_row(number, body, notes, order, directory) for number, body, notes in records]
+    rows = [_row(number, body, notes, order, directory) for number, body, notes, _ in records]
+    for row, record in zip(rows, records, strict=True):
+        row.section = record[3]
+    return rows
 
 
 def _lines(text: str) -> list[Line]:
@@ -103,28 +115,30 @@ def _header(lines: list[Line]) -> tuple[int, list[Column]]:
     )
 
 
-Record = tuple[str, list[Line], list[str]]
+Record = tuple[str, list[Line], list[Note], str]  # number, lines, notes, section
 
 
 def _records(body: list[Line]) -> list[Record]:
     """Cut the body into task records at the lines holding the next task number."""
     records: list[Record] = []
     current: list[Line] = []
-    notes: list[str] = []
-    pending_notes: list[str] = []
+    notes: list[Note] = []
+    pending_notes: list[Note] = []
     number, expected = "", 1
+    section = own_section = ""
     for n, line in enumerate(body):
         if _AFTER_TABLE.match(line.text):
             break
         if _SECTION.match(line.text):
-            pending_notes.append(f'under the heading "{line.text}" (line {line.no})')
+            section = " ".join(line.text.split())
             continue
         m = _NUMBER_LINE.match(line.text)
         start = m is not None and _starts_task(m, body, n, expected, bool(number))
         if m is not None and start:
             if number:
-                records.append((number, current, notes))
+                records.append((number, current, notes, own_section))
             value = int(m[1])
+            own_section = section
             notes = pending_notes
             pending_notes = []
             number, expected = m[1], value + 1
@@ -134,7 +148,7 @@ def _records(body: list[Line]) -> list[Record]:
         elif number:
             current.append(line)
     if number:
-        records.append((number, current, notes))
+        records.append((number, current, notes, own_section))
     return [r for r in records if any(line.text for line in r[1])]
 
 
@@ -182,7 +196,7 @@ def _join(ws: list[Word]) -> str:
 
 
 def _row(
-    number: str, lines: list[Line], notes: list[str], order: list[Column], d: Directory
+    number: str, lines: list[Line], notes: list[Note], order: list[Column], d: Directory
 ) -> Row:
     ws = _words(lines)
     where = f"line {lines[0].no}"
@@ -196,7 +210,9 @@ def _row(
         if end is None:
             end = _start_of(nxt, ws, pos + 1, d, cols[idx + 2 :]) if nxt else len(ws)
             if col is Column.TIMING:
-                row_notes.append("timing phrase not recognised: its extent is a guess")
+                row_notes.append(
+                    Note("timing_extent", "timing phrase not recognised: its extent is a guess")
+                )
         cells[col] = _join(ws[pos:end])
         pos = end
     return Row(number, cells, where, row_notes)

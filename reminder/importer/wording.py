@@ -15,6 +15,19 @@ class Wording:
     plan_issuer: str
     note_plan: str  # "{title}"
     note_product: str  # "{product}"
+    file: dict[str, str]  # the comments atop the written file
+    notes: dict[str, str]  # a task's remarks by kind (`table.Note`)
+
+    def say(self, note: str) -> str:
+        """A remark in Vietnamese (English when its kind has no wording)."""
+        kind = getattr(note, "kind", None)
+        text = self.notes.get(kind) if kind else None
+        if text is None:
+            return str(note)
+        try:
+            return text.format(**getattr(note, "args", {}))
+        except (KeyError, IndexError):
+            return str(note)
 
 
 def read_wording(path: Path) -> Wording:
@@ -29,4 +42,6 @@ def read_wording(path: Path) -> Wording:
         plan_issuer=str(data["plan"]["issuer"]),
         note_plan=str(data["note"]["plan"]),
         note_product=str(data["note"]["product"]),
+        file={k: str(v) for k, v in data["file"].items()},
+        notes={k: str(v) for k, v in data["notes"].items()},
     )

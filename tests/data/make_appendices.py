@@ -254,9 +254,9 @@ REVIEW_ROWS = [
     ("3", "Tập huấn nghiệp vụ", "UBND các huyện, thành phố", "Năm 2027"),
 ]
 REVIEW_EXPECTED = {
-    "leads": ["so-khcn", "lanh-dao-vp", "ubnd-huyen"],
+    "leads": ["so-khcn", "vp-ubnd-tinh", "ubnd-huyen"],  # "VP UBND tỉnh": proposed, not merged
     "timing_not_understood": ["Khi có yêu cầu"],
-    "proposed": ["Sở Văn hóa, Thể thao và Du lịch"],
+    "proposed": ["VP UBND tỉnh", "Sở Văn hóa, Thể thao và Du lịch"],
 }
 
 HEADER_TWO = [
