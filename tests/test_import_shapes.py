@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reminder.importer import import_appendix, read_wording
+from reminder.importer import Imported, import_appendix, read_wording
 from reminder.model import VN_TZ, LeadUnit, Reminder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ DATA = ROOT / "tests" / "data"
 SHAPES = ["phu-luc-hai-dong.docx", "phu-luc.xlsx", "phu-luc-nhieu-trang.pdf", "phu-luc.tsv"]
 
 
-def _import(name: str):  # type: ignore[no-untyped-def]
+def _import(name: str) -> Imported:
     return import_appendix(
         DATA / name,
         wanted=None,

@@ -210,7 +210,7 @@ def _task(phrase: str, milestones: tuple[Milestone, ...], reports: list[str]) ->
     rec = parse_phrase(phrase)
     return Task(
         id="t",
-        number=1,
+        number="1",
         title="Nhiệm vụ",
         timing=rec,
         lead="so-noi-vu",
