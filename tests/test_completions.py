@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from helpers import SHIPPED_CONFIG
+from helpers import SHIPPED_CONFIG, write_config
 
 from reminder.completions import Action, NothingToUndo
 from reminder.config import load
@@ -198,3 +199,36 @@ def test_done_with_options_then_list_and_undo(config: Path) -> None:
     assert len(cli(config, "done", "--list").stdout.splitlines()) == 3
     usage = cli(config, "done", "1")
     assert usage.returncode == 64
+
+
+def test_done_and_history_ask_for_no_channel_secret(tmp_path: Path) -> None:
+    """With Telegram, SMTP and [web] configured but none of their secrets at hand, `reminder
+    done` (record, --list) and `history` work; `check` still asks for them."""
+    config = write_config(
+        tmp_path, smtp=("127.0.0.1", 2525), username="nhachan", telegram_url="http://127.0.0.1:9"
+    )
+    with config.open("a", encoding="utf-8") as f:
+        f.write('\n[web]\nlisten = "127.0.0.1:0"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDER_") or "CACHE" in k}
+    env.pop("CREDENTIALS_DIRECTORY", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "reminder", "--config", str(config), *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            check=False,
+            timeout=60,
+        )
+
+    recorded = run("done", "1", "2026", "--by", "ops:lan", "--now", NOW)
+    assert recorded.returncode == 0, recorded.stderr
+    listing = run("done", "--list")
+    assert listing.returncode == 0, listing.stderr
+    assert "done  1/nv01 2026" in listing.stdout and "by ops:lan" in listing.stdout
+    assert "token" not in listing.stderr + recorded.stderr
+    assert run("history").returncode == 0
+    check = run("check")
+    assert check.returncode == 78 and "Telegram bot token" in check.stderr

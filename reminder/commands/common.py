@@ -43,8 +43,10 @@ def now_of(args: argparse.Namespace) -> datetime:
     return now if now is not None else datetime.now(VN_TZ)
 
 
-def settings_of(args: argparse.Namespace) -> Settings:
-    return load(args.config)
+def settings_of(args: argparse.Namespace, *, channel_secrets: bool = True) -> Settings:
+    """The configuration; channel_secrets=False for a command that neither sends nor signs
+    (no bot token or SMTP password is asked for: config.load)."""
+    return load(args.config, channel_secrets=channel_secrets)
 
 
 def task_of(settings: Settings, ref: str, code: int = EX_DATAERR) -> Task:

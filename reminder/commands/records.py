@@ -29,7 +29,7 @@ def done(args: argparse.Namespace) -> int:
     from reminder.status import Refused, check_done
     from reminder.workdays import WorkCalendar
 
-    settings = settings_of(args)
+    settings = settings_of(args, channel_secrets=False)
     if args.list:
         return _done_list(settings, args.list_task or args.task)
     if not (args.task and args.occurrence):
@@ -132,7 +132,7 @@ def history(args: argparse.Namespace) -> int:
     from reminder import views
     from reminder.ledger import Status
 
-    settings = settings_of(args)
+    settings = settings_of(args, channel_secrets=False)
     task_id = task_of(settings, args.task).id if args.task else None
     ledger = ledger_of(settings)
     try:

@@ -101,9 +101,13 @@ class Settings:
 INLINE_PLAN_ID = "ke-hoach"  # the id of an inline [plan] that gives none
 
 
-def load(path: Path | str) -> Settings:
+def load(path: Path | str, *, channel_secrets: bool = True) -> Settings:
     """Read and check the configuration at `path` and the plan files of its plans folder;
-    raise ConfigError listing every problem (each with its own file and line)."""
+    raise ConfigError listing every problem (each with its own file and line).
+
+    channel_secrets=False: for a command that neither sends nor signs (`reminder done`,
+    `history`): the SMTP password, the bot tokens and [web]'s secrets are not looked for,
+    and `smtp`, `telegram`, `zalo` and `web` are None. The database password still is."""
     file = Path(path)
     text = read_text(file)
     data = parse_toml(file, text)
@@ -114,7 +118,7 @@ def load(path: Path | str) -> Settings:
     recurrences = crosscheck(cfg, out)
     sources, plan_errors = _plans(cfg, data, file, out)
     errors = out.errors + plan_errors
-    settings = None if errors else _build(cfg, recurrences, sources, file, out)
+    settings = None if errors else _build(cfg, recurrences, sources, file, out, channel_secrets)
     if out.errors or plan_errors or settings is None:
         raise ConfigError(out.errors + plan_errors)
     _warn(cfg, settings, out)
@@ -179,15 +183,16 @@ def _build(
     sources: list[PlanSource],
     file: Path,
     out: Collector,
+    channel_secrets: bool = True,
 ) -> Settings | None:
     base = file.resolve().parent
-    smtp = _smtp(cfg, base, out)
-    telegram = _telegram(cfg, base, out)
-    zalo = _zalo(cfg, base, out)
+    smtp = _smtp(cfg, base, out) if channel_secrets else None
+    telegram = _telegram(cfg, base, out) if channel_secrets else None
+    zalo = _zalo(cfg, base, out) if channel_secrets else None
     if cfg.templates.dir and not (base / cfg.templates.dir).is_dir():
         out.error(("templates", "dir"), f"no such folder: {base / cfg.templates.dir}")
     db_url, db_password = _database(cfg.database, base, out)
-    web = _web(cfg, base, out)
+    web = _web(cfg, base, out) if channel_secrets else None
     if out.errors:
         return None
     plans, tasks = _plans_and_tasks(cfg, recurrences, sources)
