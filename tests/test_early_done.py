@@ -20,7 +20,7 @@ from helpers import write_config
 from webtools import WEB_PASSWORD, WEB_SECRET, csrf_of
 
 from reminder.answers import Answers
-from reminder.channels.telegram import TelegramPoller
+from reminder.channels.telegram_poll import TelegramPoller
 from reminder.config import Settings, load
 from reminder.dispatch import Dispatcher
 from reminder.ledger import Ledger
