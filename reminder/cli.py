@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import NoReturn
 
+from reminder.clihelp import describe
 from reminder.exitcodes import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_USAGE, UsageError
 
 
@@ -188,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _answer_parsers(sub)
     _ledger_parser(sub)
+    describe(p, sub)  # descriptions, examples, the grouped list (reminder/clihelp.py)
     return p
 
 
