@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "--days", type=_positive_int, default=30, help="how many days ahead (default 30)"
     )
     up.add_argument("--agency", help="only reminders to this agency id (or sent on its behalf)")
+    up.add_argument("--plan", help="only the tasks of this plan id (see `reminder plans`)")
     up.add_argument("--json", action="store_true", help="a JSON array instead of a table")
 
     ex = sub.add_parser(
@@ -157,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         "docx (Word, Nghị định 30/2020 form; needs -o), xlsx (Excel; needs -o)",
     )
     rp.add_argument("--output", "-o", help="write to this file instead of standard output")
+    rp.add_argument("--plan", help="only the tasks of this plan id (default: the whole office)")
     _now_arg(rp)
 
     tc = sub.add_parser(

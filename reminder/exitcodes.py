@@ -6,6 +6,7 @@ One table for every subcommand (docs/exitcodes.md prints it):
     1   `doctor`: a check FAILed
     64  bad usage: a wrong or missing argument, an ambiguous name
     65  bad data on the command line: an unknown task, agency, plan, key; a date out of range
+    66  an input file given on the command line that does not exist or cannot be read
     69  a service unavailable: the ledger cannot be opened, a message given up
     70  an internal error (a bug: run with --log-level DEBUG)
     73  an output file that cannot be written
@@ -19,6 +20,7 @@ from __future__ import annotations
 EX_OK = 0
 EX_USAGE = 64
 EX_DATAERR = 65
+EX_NOINPUT = 66
 EX_UNAVAILABLE = 69
 EX_SOFTWARE = 70
 EX_CANTCREAT = 73

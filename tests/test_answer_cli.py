@@ -81,10 +81,10 @@ def test_ics_moved_deadline_and_all_tasks(
 
 
 def test_ics_unknown_agency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown agency is a usage error (64) naming the known ones."""
+    """An unknown agency is bad data (65, as in every command) naming the known ones."""
     config = str(web_config(tmp_path))
-    assert cli.main(["--config", config, "ics", "--agency", "so-khong-co"]) == 64
-    assert "no agency 'so-khong-co'" in capsys.readouterr().err
+    assert cli.main(["--config", config, "ics", "--agency", "so-khong-co"]) == 65
+    assert "no agency or group 'so-khong-co'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -321,13 +321,13 @@ def test_explain_successors_and_already_reached(capsys: pytest.CaptureFixture[st
         (("explain", "nv12", "--now", NOW), 65, "reminder explain: no task 'nv12' in"),
         (("upcoming", "--now", "yesterday"), 64, "argument --now: expected an ISO 8601 instant"),
         (("upcoming", "--now", NOW, "--days", "0"), 64, "argument --days: expected a number ≥ 1"),
-        (("upcoming", "--now", NOW, "--agency", "so-xyz"), 64, "no agency or group 'so-xyz'"),
+        (("upcoming", "--now", NOW, "--agency", "so-xyz"), 65, "no agency or group 'so-xyz'"),
     ],
 )
 def test_usage_errors_exit_64_without_traceback(
     args: tuple[str, ...], code: int, message: str
 ) -> None:
-    """Bad usage exits 64 with a one-line error (after argparse's usage line), never a traceback."""
+    """Bad usage exits 64 (an unknown name 65) with a one-line error, never a traceback."""
     result = run_cli(*args)
     assert result.returncode == code
     assert result.stdout == ""

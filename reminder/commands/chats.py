@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reminder.commands.common import (
+    agency_of,
     ledger_of,
     run_async,
     settings_of,
@@ -108,6 +109,7 @@ def telegram_link(args: argparse.Namespace) -> int:
     from reminder.channels.telegram import bot_username
 
     settings = settings_of(args)
+    agency_of(settings, args.agency)
     tg = settings.telegram
     if tg is None or not tg.poll:
         raise UsageError(
@@ -115,9 +117,6 @@ def telegram_link(args: argparse.Namespace) -> int:
             f"poll = true in {settings.source} (the daemon receives the code)",
             EX_CONFIG,
         )
-    if args.agency not in settings.catalog.agencies:
-        known = ", ".join(settings.catalog.agencies)
-        raise UsageError(f"no agency {args.agency!r} in {settings.source} (known: {known})")
     try:
         username = run_async(bot_username(tg))
     except ChannelError as exc:
@@ -142,6 +141,7 @@ def zalo_link(args: argparse.Namespace) -> int:
     import secrets
 
     settings = settings_of(args)
+    agency_of(settings, args.agency)
     z = settings.zalo
     if z is None or not z.poll:
         raise UsageError(
@@ -149,9 +149,6 @@ def zalo_link(args: argparse.Namespace) -> int:
             f"poll = true in {settings.source} (the daemon receives the code)",
             EX_CONFIG,
         )
-    if args.agency not in settings.catalog.agencies:
-        known = ", ".join(settings.catalog.agencies)
-        raise UsageError(f"no agency {args.agency!r} in {settings.source} (known: {known})")
     code = secrets.token_urlsafe(18)
     now = datetime.now(VN_TZ)
     expires = now + timedelta(minutes=z.code_minutes)

@@ -21,7 +21,7 @@ from reminder.exitcodes import (
     EX_USAGE,
     UsageError,
 )
-from reminder.model import VN_TZ, AmbiguousTask, Completion, Task
+from reminder.model import VN_TZ, AmbiguousTask, Catalog, Completion, Task
 
 if TYPE_CHECKING:
     from reminder.ledger import Ledger
@@ -68,6 +68,31 @@ def task_of(settings: Settings, ref: str, code: int = EX_DATAERR) -> Task:
             for t in catalog.tasks
         )
         raise UsageError(f"no task {ref!r} in {settings.source} (known: {known})", code) from None
+
+
+def agency_of(settings: Settings, ref: str) -> str:
+    """`ref` if it is an agency or group id of the configuration, else UsageError (65)."""
+    if ref not in settings.catalog.agencies:
+        known = ", ".join(settings.catalog.agencies)
+        raise UsageError(
+            f"no agency or group {ref!r} in {settings.source} (known: {known})", EX_DATAERR
+        )
+    return ref
+
+
+def plan_catalog(settings: Settings, ref: str | None) -> Catalog:
+    """The catalog, or only the plan `ref` (--plan); UsageError (65) for an unknown plan."""
+    catalog = settings.catalog
+    if ref is None:
+        return catalog
+    plan = catalog.plans.get(ref)
+    if plan is None:
+        known = ", ".join(catalog.plans)
+        raise UsageError(f"no plan {ref!r} in {settings.source} (known: {known})", EX_DATAERR)
+    from dataclasses import replace
+
+    tasks = tuple(t for t in catalog.tasks if t.plan == ref)
+    return replace(catalog, plan=plan, plans={ref: plan}, tasks=tasks)
 
 
 def print_warnings(settings: Settings) -> None:

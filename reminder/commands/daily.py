@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from reminder.commands.common import (
+    agency_of,
     current_completions,
     ledger_of,
     now_of,
+    plan_catalog,
     print_warnings,
     settings_of,
     task_of,
@@ -100,12 +102,13 @@ def upcoming(args: argparse.Namespace) -> int:
     from reminder.planner import plan
 
     settings = settings_of(args)
-    if args.agency and args.agency not in settings.catalog.agencies:
-        raise UsageError(f"no agency or group {args.agency!r} in {settings.source}")
+    if args.agency:
+        agency_of(settings, args.agency)
+    catalog = plan_catalog(settings, args.plan)
     now = now_of(args)
     until = now + timedelta(days=args.days)
     completions = current_completions(settings)
-    everything = plan(settings.catalog, now, until, channels=settings.channels)
+    everything = plan(catalog, now, until, channels=settings.channels)
     if args.agency:
         everything = [r for r in everything if args.agency in (r.agency, r.named_as)]
     found = [r for r in everything if not views.finished(r, completions)]
@@ -113,9 +116,9 @@ def upcoming(args: argparse.Namespace) -> int:
         print(views.upcoming_json(found))
     else:
         print_warnings(settings)
-        print(views.upcoming_table(settings.catalog, found, now, until))
+        print(views.upcoming_table(catalog, found, now, until))
         skipped = [r for r in everything if views.finished(r, completions)]
-        lines = views.done_lines(settings.catalog, skipped, completions)
+        lines = views.done_lines(catalog, skipped, completions)
         if lines:
             print("\n".join(lines))
     return EX_OK
@@ -155,6 +158,8 @@ def preview(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     task = task_of(settings, args.task)
+    if args.agency:
+        agency_of(settings, args.agency)
     now = now_of(args)
     cat, both = settings.catalog, ("email", "telegram", "zalo")
     completions = current_completions(settings)

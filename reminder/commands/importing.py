@@ -14,6 +14,7 @@ from reminder.commands.common import (
 from reminder.exitcodes import (
     EX_CONFIG,
     EX_DATAERR,
+    EX_NOINPUT,
     EX_OK,
     UsageError,
 )
@@ -30,6 +31,9 @@ def import_(args: argparse.Namespace) -> int:
     from reminder.render import default_template_dir
 
     source = Path(args.file)
+    if not source.is_file():
+        why = "no such file" if not source.exists() else "not a file"
+        raise UsageError(f"{source}: {why}; nothing written", EX_NOINPUT)
     target = Path(args.merge or args.config)
     if args.merge and args.output:
         raise UsageError("--merge writes its own file beside the config: leave -o out")

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reminder.commands.common import (
+    agency_of,
     ledger_of,
     now_of,
+    plan_catalog,
     settings_of,
     write_output,
 )
@@ -33,11 +35,11 @@ def report(args: argparse.Namespace) -> int:
     from reminder import report as rpt
 
     settings = settings_of(args)
-    catalog = settings.catalog
+    if args.agency:
+        agency_of(settings, args.agency)
+    catalog = plan_catalog(settings, args.plan)
     now = now_of(args)
     first, last = _report_period(args, now.astimezone(catalog.calendar.timezone).date())
-    if args.agency and args.agency not in catalog.agencies:
-        raise UsageError(f"no agency or group {args.agency!r} in {settings.source}", EX_DATAERR)
     if args.format in BINARY_FORMATS and not args.output:
         raise UsageError(f"--format {args.format} writes a file: give it with -o FILE")
     ledger = ledger_of(settings)
@@ -93,9 +95,8 @@ def ics(args: argparse.Namespace) -> int:
     from reminder.links import Links
 
     settings = settings_of(args)
-    if args.agency and args.agency not in settings.catalog.agencies:
-        known = ", ".join(settings.catalog.agencies)
-        raise UsageError(f"no agency {args.agency!r} in {settings.source} (known: {known})")
+    if args.agency:
+        agency_of(settings, args.agency)
     ledger = ledger_of(settings)
     try:
         body = build_feed(settings, ledger, now_of(args), agency=args.agency, years=args.years)
