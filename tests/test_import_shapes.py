@@ -165,3 +165,35 @@ def test_imported_tasks_carry_section_product_note_into_check_and_messages(
     assert "Thuộc mục: I. NHIỆM VỤ CHUNG › 2. Phát triển nguồn nhân lực" in text
     assert "Sản phẩm: Đề án thu hút" in text
     assert "Ghi chú: Chuyển tiếp từ năm 2026" in text
+
+
+def test_plan_file_written_for_plans_folder_loads_with_the_appendix_numbers(
+    tmp_path: Path,
+) -> None:
+    """With a plan id the import is a plan file: [plan] id, tasks numbered as printed
+    ("2.1"), section/product/note kept; in plans/ beside the config it loads as that plan."""
+    from reminder.config import load
+
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    result = import_appendix(
+        DATA / "phu-luc.xlsx",
+        wanted=None,
+        config_text=(ROOT / "config.toml").read_text(encoding="utf-8"),
+        config_name="config.toml",
+        year=2026,
+        wording=read_wording(ROOT / "templates" / "import.toml"),
+        plan_title="Kế hoạch phát triển nguồn nhân lực khoa học, công nghệ",
+        plan_id="kh-99-2026",
+    )
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "kh-99-2026.toml").write_text(result.toml, encoding="utf-8")
+    settings = load(tmp_path / "config.toml")
+    mine = [t for t in settings.catalog.tasks if t.plan == "kh-99-2026"]
+    expected = json.loads((DATA / "phu-luc.xlsx.expected.json").read_text(encoding="utf-8"))
+    assert [t.number for t in mine] == [e["number"] for e in expected]
+    assert [(t.section, t.product, t.note) for t in mine] == [
+        (e["section"], e["product"], e["note"]) for e in expected
+    ]
+    assert [t.timing.frequency.value for t in mine] == [e["frequency"] for e in expected]
+    assert mine[1].name == "kh-99-2026/2.1"
+    assert result.toml.startswith("# Nhập từ tệp phu-luc.xlsx")

@@ -16,7 +16,7 @@ from reminder.importer.sources import read_rows
 from reminder.importer.table import BadInput
 from reminder.importer.tasks import Outcome, build
 from reminder.importer.wording import Wording, read_wording
-from reminder.importer.writer import fragment, heading, merge, review_list
+from reminder.importer.writer import fragment, heading, merge, plan_file, review_list
 
 __all__ = ["BadInput", "Imported", "Wording", "directory_of", "import_appendix", "read_wording"]
 
@@ -70,13 +70,15 @@ def import_appendix(
     wording: Wording,
     plan_title: str | None = None,
     merge_into: bool = False,
+    plan_id: str | None = None,
 ) -> Imported:
     """Read the appendix at `path` against the config (its text, or None when there is
-    none) and return the fragment, or with `merge_into` the whole config merged."""
+    none) and return the fragment, with `merge_into` the whole config merged, or with
+    `plan_id` a plan file (plans/<plan_id>.toml: its own numbering, [plan] id)."""
     config = tomllib.loads(config_text) if config_text else {}
     directory = directory_of(config)
     rows, kind = read_rows(path, wanted, directory)
-    numbers, ids = _taken(config)
+    numbers, ids = _taken(config) if plan_id is None else (set(), set())
     outcome = build(
         rows,
         directory,
@@ -86,6 +88,13 @@ def import_appendix(
         milestone_names=wording.milestones,
     )
     review = review_list(outcome, wording, directory)
+    if plan_id is not None:
+        first = _first_lines(path, kind, outcome, wording, plan_title)
+        first.append(wording.file["matched"].format(config=config_name))
+        plan = {"id": plan_id, "title": plan_title or wording.plan_title}
+        plan |= {"issuer": wording.plan_issuer, "check": "" if plan_title else "yes"}
+        lines = heading(outcome, wording, directory, first)
+        return Imported(outcome, kind, plan_file(outcome, plan, lines, wording), review)
     if merge_into:
         plan = {"title": plan_title or wording.plan_title, "issuer": wording.plan_issuer}
         lines = heading(

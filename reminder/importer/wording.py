@@ -3,6 +3,7 @@ milestone names, a placeholder plan, task notes), read from `templates/import.to
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,11 @@ class Wording:
     note_product: str  # "{product}"
     file: dict[str, str]  # the comments atop the written file
     notes: dict[str, str]  # a task's remarks by kind (`table.Note`)
+    where: dict[str, str]  # "table", "row" … in Vietnamese
+
+    def place(self, where: str) -> str:
+        """ "table 1, row 3" → "bảng 1, dòng 3"."""
+        return re.sub(r"[a-z]+", lambda m: self.where.get(m[0], m[0]), where)
 
     def say(self, note: str) -> str:
         """A remark in Vietnamese (English when its kind has no wording)."""
@@ -44,4 +50,5 @@ def read_wording(path: Path) -> Wording:
         note_product=str(data["note"]["product"]),
         file={k: str(v) for k, v in data["file"].items()},
         notes={k: str(v) for k, v in data["notes"].items()},
+        where={k: str(v) for k, v in data["where"].items()},
     )

@@ -10,6 +10,7 @@ parsed config, keeping every comment and key of the original.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,7 +28,8 @@ def review_list(outcome: Outcome, words: Wording, directory: Directory) -> list[
     for task in outcome.tasks:
         number = task.label or str(task.number)
         for text in task_review(task, words):
-            out.append(words.file["review_task"].format(number=number, where=task.where, text=text))
+            where = words.place(task.where)
+            out.append(words.file["review_task"].format(number=number, where=where, text=text))
     for entry in outcome.proposed:
         out.append(_agency_review(entry, words, directory))
     return out
@@ -200,3 +202,62 @@ def _task(task: ImportedTask, words: Wording) -> Table:
 def _ref_comment(written: str, doubt: str, words: Wording) -> str:
     text = f'"{written}"'
     return f"{text} — {words.file['review_mark']}: {words.say(doubt)}" if doubt else text
+
+
+_NUMBER = re.compile(r"[0-9A-Za-z]{1,8}(?:\.[0-9A-Za-z]{1,8}){0,4}")
+
+
+def plan_numbers(outcome: Outcome) -> list[str]:
+    """Each task's number in a plan file: the appendix's own ("1", "2.1", "3a") when it is a
+    valid, unique one, else the task's running number."""
+    out: list[str] = []
+    for task in outcome.tasks:
+        label = task.label
+        ok = bool(label) and _NUMBER.fullmatch(label) is not None and label not in out
+        out.append(label if ok else str(task.number))
+    return out
+
+
+def plan_file(outcome: Outcome, plan: dict[str, str], lines: Iterable[str], words: Wording) -> str:
+    """A plan file (plans/<id>.toml): the comment heading with its review list, `[plan]`,
+    then the tasks numbered as the appendix prints them. Proposed agencies cannot live in a
+    plan file: the review list names them, with the `[[agencies]]` to add to config.toml."""
+    doc = tomlkit.document()
+    for line in lines:
+        doc.add(tomlkit.comment(line))
+    for line in _proposed_snippet(outcome, words):
+        doc.add(tomlkit.comment(line))
+    doc.add(tomlkit.nl())
+    table = tomlkit.table()
+    for k, v in plan.items():
+        if k != "check":
+            table.add(k, v)
+    if plan.get("check"):
+        table.add(tomlkit.comment(words.notes["plan_check"]))
+    doc.add("plan", table)
+    tasks = tomlkit.aot()
+    for task, number in zip(outcome.tasks, plan_numbers(outcome), strict=True):
+        t = _task(task, words)
+        t.remove("id")
+        t["number"] = number
+        if task.label and task.label != number:
+            t["number"].comment(words.file["number"].format(number=task.label))
+        tasks.append(t)
+    doc.add("tasks", tasks)
+    return tomlkit.dumps(doc)
+
+
+def _proposed_snippet(outcome: Outcome, words: Wording) -> list[str]:
+    """The proposed agencies and groups as commented TOML, to paste into config.toml."""
+    if not outcome.proposed:
+        return []
+    out = ["", words.file["proposed_title"]]
+    for e in outcome.proposed:
+        table = "groups" if e.is_group else "agencies"
+        out += [
+            "",
+            f"[[{table}]]",
+            f'id = "{e.id}"',
+            f"name = {tomlkit.string(e.name).as_string()}",
+        ]
+    return out
