@@ -457,7 +457,11 @@ class Daemon:
                 id="wake",
                 replace_existing=True,
             )
-        self._announce(f"next wake-up at {at.isoformat()}: {_describe(batch)}")
+        if batch:
+            what = _describe(batch)
+        else:  # a retry instant: say what the ledger holds, not a generic "retries"
+            what = await asyncio.to_thread(self.dispatcher.retry_plan, at)
+        self._announce(f"next wake-up at {at.isoformat()}: {what}")
 
     def _announce(self, plan: str) -> None:
         """Log the next wake-up and set STATUS=, each only when it changed: the sweep derives
@@ -549,9 +553,7 @@ def _polls(settings: Settings) -> tuple[bool, bool]:
 
 
 def _describe(batch: list[Reminder]) -> str:
-    """'47 reminder(s) to 12 address(es), tasks nv01, nv02' or 'retries'."""
-    if not batch:
-        return "retries of failed or unfinished sends"
+    """'47 reminder(s) to 12 address(es), tasks nv01, nv02'."""
     addresses = {(r.channel, r.address) for r in batch}
     tasks = sorted({r.task_id for r in batch})
     return f"{len(batch)} reminder(s) to {len(addresses)} address(es), tasks {', '.join(tasks)}"

@@ -216,6 +216,23 @@ class Dispatcher:
         at = min(candidates).astimezone(self.settings.catalog.calendar.timezone)
         return at, [r for r in ahead if r.send_at == at]
 
+    def retry_plan(self, at: datetime) -> str:
+        """What a wake-up at `at` that has no planned reminder will do, for the log: the
+        failed sends it retries, the unfinished ones it takes over (their lease ended), and
+        the ones it gives up as no longer needed; or that nothing is left to retry."""
+        probe = at + timedelta(microseconds=1)  # a lease ending at `at` has ended then
+        again, ended = self.retries(probe, [])
+        rows = self.ledger.deliveries([r.key for r in again]) if again else {}
+        failed = sum(1 for row in rows.values() if row.status is Status.FAILED)
+        parts = []
+        if failed:
+            parts.append(f"{failed} failed send(s) to retry")
+        if len(again) > failed:
+            parts.append(f"{len(again) - failed} unfinished send(s) to take over")
+        if ended:
+            parts.append(f"{len(ended)} send(s) to give up ({ended[0][1]})")
+        return "retries: " + (", ".join(parts) if parts else "none left (a check only)")
+
     # -- the cycle --------------------------------------------------------------------
 
     async def cycle(self, now: datetime) -> Outcome:

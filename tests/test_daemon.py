@@ -272,7 +272,9 @@ def test_transient_smtp_failure_is_retried_at_the_backoff_instant(
     failed = daemon.wait_for_line(r"WARNING reminder\.dispatch: failed, retry at ", 20)
     assert "2026-12-01T08:00:02" in failed
     # The retry instant is stored in UTC; the log and STATUS= give it in Vietnamese time.
-    daemon.wait_for_line(r"next wake-up at 2026-12-01T08:00:02\.\d+\+07:00: retries", 5)
+    daemon.wait_for_line(
+        r"next wake-up at 2026-12-01T08:00:02\.\d+\+07:00: retries: 1 failed send\(s\) to retry$", 5
+    )
     notify.wait_for("STATUS=1 tasks; next wake-up 01/12/2026 08:00", timeout=5)
     smtp.tempfail.clear()
     assert smtp.wait_for(1, timeout=15) == 1, daemon.text()

@@ -564,6 +564,35 @@ async def test_done_also_stops_a_pending_retry(
     assert gave_up and all(r.levelno == logging.INFO for r in gave_up)
 
 
+async def test_a_retry_wake_up_says_what_is_left_to_retry(
+    email_rig: Rig, smtp_server: FakeSMTPServer
+) -> None:
+    """The next wake-up for retries names what it will do: N failed sends to retry; once their
+    work is recorded done, none to retry and N to give up (issue 24 item 9: not "retries of
+    failed or unfinished sends" when nothing is left to retry)."""
+    address = "sonoivu@tinh.example"
+    mine = by_address(email_rig.due(NOW, "email"))[address]
+    smtp_server.tempfail = {address}
+    await email_rig.cycle(NOW)
+    found = email_rig.dispatcher.next_wakeup(NOW)
+    assert found is not None and found[1] == []  # a retry instant, no planned reminder
+    at = found[0]
+    assert at == NOW + timedelta(seconds=1)
+    plan = email_rig.dispatcher.retry_plan
+    assert plan(at) == f"retries: {len(mine)} failed send(s) to retry"
+
+    for task, occurrence in {(r.task_id, r.occurrence) for r in mine}:
+        email_rig.ledger.record_done(task, occurrence, None, NOW + timedelta(milliseconds=500))
+    assert plan(at) == (
+        f"retries: {len(mine)} send(s) to give up (its occurrence was recorded as done)"
+    )
+    smtp_server.tempfail = set()
+    await email_rig.cycle(at)
+    after = email_rig.dispatcher.next_wakeup(at)
+    assert after is None or after[1], "nothing is left to retry: no retry wake-up"
+    assert plan(at) == "retries: none left (a check only)"
+
+
 # -- secrets ---------------------------------------------------------------------------------
 
 

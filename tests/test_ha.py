@@ -92,7 +92,7 @@ def _sent_by(daemon: DaemonProcess) -> int:
 
 def _wait_idle(*daemons: DaemonProcess, timeout: float = 60) -> None:
     for d in daemons:
-        d.wait_for_line(r"next reminders at|nothing due in the next|: retries of", timeout)
+        d.wait_for_line(r"next reminders at|nothing due in the next|: retries: ", timeout)
 
 
 @pytest.mark.timeout(240)
