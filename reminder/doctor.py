@@ -10,6 +10,7 @@ One `Finding` per check, each OK, WARN or FAIL:
 - email         SMTP answers, TLS verifies, the login is accepted: EHLO + STARTTLS or TLS +
                 AUTH, then QUIT; no message is sent;
 - telegram      the bot token is valid (getMe), and each configured chat is reachable (getChat);
+- zalo          with transport "bot": the Zalo bot token is valid (getMe; Zalo has no getChat);
 - contacts      no placeholder addresses (.example, the sample chat ids) with a real transport;
 - clock         the host clock is synchronised (timedatectl, else the kernel's adjtimex).
 
@@ -62,13 +63,14 @@ class Finding:
 
 async def diagnose(settings: Settings, *, euid: int) -> list[Finding]:
     """Every check, in a fixed order. `euid` is the user running the command."""
-    network = await asyncio.gather(_email(settings), _telegram(settings))
+    network = await asyncio.gather(_email(settings), _telegram(settings), _zalo(settings))
     return [
         _templates(settings),
         *_ledger(settings, euid),
         *_outbox(settings, euid),
         network[0],
         *network[1],
+        *network[2],
         _contacts(settings),
         _clock(),
     ]
@@ -250,6 +252,28 @@ async def _telegram(settings: Settings) -> list[Finding]:
                 Finding(OK, f"telegram chat {chat}", f"reachable: {answer} (for {agencies})")
             )
     return found
+
+
+async def _zalo(settings: Settings) -> list[Finding]:
+    """With transport "bot": the token checked with getMe (sends nothing). Otherwise a line
+    only when agencies name Zalo chats that are not being sent to."""
+    z = settings.zalo
+    if settings.zalo_transport != "bot" or z is None:
+        named = any(a.zalo for a in settings.catalog.agencies.values())
+        return [_not_sending("zalo", settings.zalo_transport, settings)] if named else []
+    from reminder.channels.zalo_api import ZaloApiError, ZaloBotClient, ZaloUnreachable
+
+    client = ZaloBotClient(z.token, z.base_url, z.timeout)
+    try:
+        me = await client.get_me()
+    except ZaloApiError as exc:
+        return [Finding(FAIL, "zalo", f"Zalo refused the bot token (getMe): {exc}")]
+    except ZaloUnreachable as exc:
+        return [Finding(FAIL, "zalo", f"Zalo Bot API unreachable (getMe): {exc}")]
+    finally:
+        await client.close()
+    groups = "may join groups" if me.can_join_groups else "private chats only (no groups)"
+    return [Finding(OK, "zalo", f"bot token accepted: {me.name} (id {me.id}; {groups})")]
 
 
 def _chats(settings: Settings) -> dict[str, str]:

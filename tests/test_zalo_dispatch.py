@@ -212,3 +212,32 @@ def test_config_refuses_bad_chat_id_and_missing_token(
     with pytest.raises(ConfigError) as err:
         load(path)
     assert "Zalo chat id" in str(err.value) and "'bad id'" in str(err.value)
+
+
+# -- reminder doctor (against the fake only) -------------------------------------------------
+
+
+async def test_doctor_checks_the_zalo_token_with_getme(
+    tmp_path: Path, zalo_api: FakeZaloAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doctor: OK with the bot's name when getMe accepts the token, FAIL (no token in the
+    text) when it is refused; it sends nothing."""
+    import os
+
+    from reminder.doctor import FAIL, OK, diagnose
+
+    monkeypatch.setenv("REMINDER_ZALO_TOKEN", TOKEN)
+    (tmp_path / "a").mkdir()
+    good = await diagnose(
+        load(zalo_config(tmp_path / "a", base_url=zalo_api.base_url)), euid=os.geteuid()
+    )
+    [zalo] = [f for f in good if f.check == "zalo"]
+    assert zalo.level == OK and "nhachan.bot" in zalo.detail
+    monkeypatch.setenv("REMINDER_ZALO_TOKEN", "42:a-wrong-token-value")
+    (tmp_path / "b").mkdir()
+    bad = await diagnose(
+        load(zalo_config(tmp_path / "b", base_url=zalo_api.base_url)), euid=os.geteuid()
+    )
+    [zalo] = [f for f in bad if f.check == "zalo"]
+    assert zalo.level == FAIL and "a-wrong-token-value" not in zalo.detail
+    assert "sendMessage" not in zalo_api.calls
