@@ -26,6 +26,7 @@ from bench import (
     telegram_throughput,
     timeliness,
     wakeup,
+    zalo_throughput,
 )
 from bench.common import REPO, machine, say
 
@@ -37,6 +38,7 @@ NAMES = (
     "wakeup",
     "report",
     "telegram",
+    "zalo",
     "idle",
     "import",
     "answers",
@@ -52,6 +54,12 @@ SUMMARY_KEYS = (
     ("telegram", "telegram_429s"),
     ("telegram", "telegram_429_not_honoured"),
     ("telegram", "telegram_lost"),
+    ("zalo", "zalo_vs_limit"),
+    ("zalo", "zalo_429s"),
+    ("zalo", "zalo_lost"),
+    ("zalo", "zalo_duplicates"),
+    ("zalo", "zalo_idle_cpu_s_per_min"),
+    ("zalo", "zalo_idle_polls_per_min"),
     ("plan", "plan_1k_s"),
     ("plan", "plan_1k_peak_mb"),
     ("plan", "plan_10k_s"),
@@ -122,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     idle_run = idle.IdleRun(10.0 if q else 60.0) if "idle" in only else None
     if "telegram" in only:
         results["telegram"] = telegram_throughput.run(q)
+    if "zalo" in only:
+        results["zalo"] = zalo_throughput.run(q)
     if idle_run is not None:
         results["idle"] = idle_run.finish()
     if "import" in only:

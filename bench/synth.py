@@ -61,6 +61,8 @@ def dispatch_config(
     telegram_url: str | None = None,
     chats: list[str] | None = None,
     database: str = "sqlite:///ledger.db",
+    zalo_url: str | None = None,
+    zalo_rate: float = 50,
     due: str = "15/12",
 ) -> Path:
     """Write folder/config.toml (see the module docstring); return its path."""
@@ -104,6 +106,15 @@ def dispatch_config(
             f"base_url = {_q(telegram_url)}",
             "timeout_seconds = 30",
         ]
+    lines += ["", "[channels.zalo]", f"transport = {_q('bot' if zalo_url else 'off')}"]
+    if zalo_url:
+        lines += [
+            "[channels.zalo.bot]",
+            'credential = ""',
+            'token_env = "BENCH_ZALO_TOKEN"',
+            f"base_url = {_q(zalo_url)}",
+            f"send_per_second = {zalo_rate}",
+        ]
     lines.append("")
     for i in range(n_agencies):
         lines += ["[[agencies]]", f'id = "a{i:05d}"', f"name = {_q(f'Ủy ban nhân dân xã số {i}')}"]
@@ -111,6 +122,8 @@ def dispatch_config(
             lines.append(f'email = ["a{i:05d}@bench.example"]')
         if chats:
             lines.append(f'telegram = ["{chats[i % len(chats)]}"]')
+        if zalo_url:
+            lines.append(f'zalo = ["z{i:05d}"]')
         lines.append("")
     for t, start in enumerate(range(0, n_agencies, per_task)):
         members = [f"a{i:05d}" for i in range(start, min(start + per_task, n_agencies))]

@@ -90,8 +90,8 @@ async def test_long_digest_goes_in_numbered_parts_in_order(
 
 async def test_rate_is_honoured_under_a_burst(zalo_api: FakeZaloAPI) -> None:
     """With the server allowing 50 messages a second and the channel set to 50, 300 messages
-    to 300 chats each arrive once; the channel keeps under the rate, so the server refuses
-    (429, then waited out) at most a few that network jitter brought too close."""
+    to 300 chats each arrive once and the server never has to refuse one (no 429): the
+    bot's window counts from the server's answers."""
     zalo_api.rate = 50
     chats = [f"c{i}" for i in range(300)]
     for c in chats:
@@ -102,7 +102,7 @@ async def test_rate_is_honoured_under_a_burst(zalo_api: FakeZaloAPI) -> None:
     finally:
         await ch.close()
     assert sorted(s.chat_id for s in zalo_api.sent) == sorted(chats)
-    assert zalo_api.refused <= 15
+    assert zalo_api.refused == 0
     times = sorted(s.at for s in zalo_api.sent)
     assert times[-1] - times[0] >= 5 * 0.99  # 300 at 50 a second: not faster
 

@@ -1,7 +1,8 @@
 """Send-rate pacing shared by the chat channels (Telegram, Zalo): sliding-window limits.
 
 A `Rate` says "at most n messages in any window of s seconds"; a `Window` is the log of one
-such limit and tells how long to wait before one more message fits.
+such limit and tells how long to wait before one more message fits; an `AnsweredWindow`
+counts each message until a window after the server answered it.
 """
 
 from __future__ import annotations
@@ -43,3 +44,36 @@ class Window:
 
     def record(self, now: float) -> None:
         self.times.append(now)
+
+
+class AnsweredWindow:
+    """A sliding window that counts each message from the server's answer: a message takes
+    a place when it leaves and keeps it until `rate.seconds` after its answer.
+
+    Slower than counting from departure by one round trip per window, but safe whatever
+    happens between the place being taken and the request reaching the server (a busy
+    event loop rendering other messages, a new connection): the server, which counts
+    arrivals, can never see more than `rate.messages` in a window.
+    """
+
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        self._ends: dict[int, float] = {}  # place → when it frees (inf while in flight)
+        self._next = 0
+
+    def delay(self, now: float) -> float:
+        """Seconds until a place is free (0: now). An inf when every place is in flight."""
+        for place in [p for p, end in self._ends.items() if end <= now]:
+            del self._ends[place]
+        if len(self._ends) < self.rate.messages:
+            return 0.0
+        return min(self._ends.values()) - now
+
+    def take(self) -> int:
+        place, self._next = self._next, self._next + 1
+        self._ends[place] = float("inf")
+        return place
+
+    def answered(self, place: int, now: float) -> None:
+        if place in self._ends:
+            self._ends[place] = now + self.rate.seconds

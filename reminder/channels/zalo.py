@@ -6,7 +6,8 @@ characters) goes as numbered parts "(1/3)" cut between items, lines or words
 
 Pacing: one bot sends at most `send_per_second` messages a second, all chats together
 (configurable, conservative by default: Zalo publishes no limit), and one message a second
-to a chat. A 429 is waited out (its retry_after, else a second) and tried again a few times.
+to a chat, both counted from the server's answers (pacing.AnsweredWindow), so that a busy
+event loop between taking a place and the request leaving can never bunch arrivals up. A 429 is waited out (its retry_after, else a second) and tried again a few times.
 
 Every error the API returns is put in one of three classes, logged once with the chat and
 the agency, never with the token:
@@ -25,7 +26,7 @@ import logging
 import time
 
 from reminder.channels.base import ChannelError, Receipt
-from reminder.channels.pacing import Rate, Window
+from reminder.channels.pacing import AnsweredWindow, Rate, Window
 from reminder.channels.plaintext import split_plain
 from reminder.channels.zalo_api import (
     DEFAULT_BASE_URL,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 PER_CHAT = Rate(1, 1.0)
 RETRY_ATTEMPTS = 3  # 429s waited out for one part before the send is retried later
 MAX_RETRY_WAIT = 30.0
+IN_FLIGHT_POLL = 0.005  # seconds between looks while every place of the window is in flight
 GONE_WORDS = ("not found", "removed", "blocked", "not a member", "no longer", "invalid chat",
               "invalid user", "not exist", "kicked", "left")  # fmt: skip
 
@@ -87,7 +89,7 @@ class ZaloChannel:
         self._settings = settings
         self._client = ZaloBotClient(settings.token, settings.base_url, settings.timeout)
         rate = _rate(settings.send_per_second)
-        self._overall = Window(rate)
+        self._overall = AnsweredWindow(rate)
         self._overall_lock = asyncio.Lock()
         self._open_lock = asyncio.Lock()
         self._per_chat = per_chat
@@ -150,14 +152,16 @@ class ZaloChannel:
     async def _send_part(self, chat: _Chat, chat_id: str, text: str, agency: str) -> None:
         floods = 0
         while True:
-            await self._wait_for_slot(chat)
+            place = await self._wait_for_slot(chat)
             failure: ZaloApiError | ZaloUnreachable | None = None
             try:
                 await self._client.send_message(chat_id, text)
             except (ZaloApiError, ZaloUnreachable) as exc:
                 failure = exc
             finally:
-                chat.window.record(time.monotonic())
+                now = time.monotonic()
+                chat.window.record(now)
+                self._overall.answered(place, now)
             if failure is None:
                 return
             verdict = classify(failure)
@@ -195,16 +199,16 @@ class ZaloChannel:
         )
         log.error("%s%s", self.stopped, f" [first refused send: {who}]" if who else "")
 
-    async def _wait_for_slot(self, chat: _Chat) -> None:
-        """Wait until the chat's window (counted from the server's answer) and the bot's
-        window (counted from when a message leaves) allow one more message."""
+    async def _wait_for_slot(self, chat: _Chat) -> int:
+        """Wait until the chat's window and the bot's window (both counted from the server's
+        answers) allow one more message; the place it takes in the bot's window."""
         if self._per_chat:
             while (delay := chat.window.delay(time.monotonic())) > 0:
                 await asyncio.sleep(delay)
         async with self._overall_lock:
             while (delay := self._overall.delay(time.monotonic())) > 0:
-                await asyncio.sleep(delay)
-            self._overall.record(time.monotonic())
+                await asyncio.sleep(min(delay, IN_FLIGHT_POLL))
+            return self._overall.take()
 
 
 def _rate(per_second: float) -> Rate:

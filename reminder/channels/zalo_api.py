@@ -25,6 +25,10 @@ import aiohttp
 
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
 TEXT_LIMIT = 2000  # characters of one sendMessage
+# Connections one client keeps open at most. Enough that a message leaves when the pacing
+# lets it (a request queued for a connection would reach the server later than the window
+# counted it, and a burst would collide with the server's window: 429s).
+CONNECTIONS = 128
 
 
 class ZaloUnreachable(Exception):
@@ -140,7 +144,7 @@ class ZaloBotClient:
         text holds the method, the error code and description, never the URL)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=16), raise_for_status=False
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS), raise_for_status=False
             )
         timeout = aiohttp.ClientTimeout(total=self._timeout + wait, connect=self._timeout)
         try:
