@@ -193,7 +193,17 @@ def test_unit_has_a_private_cache_directory() -> None:
     assert values("CacheDirectoryMode") == ["0700"]
 
 
-@pytest.mark.parametrize("name", ["smtp_password", "telegram_token", "web_secret", "web_password"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "smtp_password",
+        "telegram_token",
+        "web_secret",
+        "web_password",
+        "zalo_token",
+        "zalo_webhook_secret",
+    ],
+)
 def test_unit_loads_credentials_with_a_harmless_default(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

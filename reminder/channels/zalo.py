@@ -15,7 +15,7 @@ the agency, never with the token:
 - give up for this chat (permanent ChannelError): unknown chat or user, the bot removed
   from the group or blocked, other 4xx refusals of this message;
 - stop the channel: the token is refused (401, or an error naming the token). Nothing more
-  is sent on Zalo until ops fix the token and reload; each message meanwhile fails as a
+  is sent on Zalo until ops fix the token and restart; each message meanwhile fails as a
   transient error (retried later, never given up), and one ERROR line says so.
 """
 
@@ -195,7 +195,7 @@ class ZaloChannel:
             return
         self.stopped = (
             f"Zalo channel stopped: the bot token was refused ({exc}); fix the credential "
-            f"and reload — messages wait meanwhile"
+            f"and restart the service — messages wait meanwhile"
         )
         log.error("%s%s", self.stopped, f" [first refused send: {who}]" if who else "")
 
