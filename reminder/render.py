@@ -51,6 +51,7 @@ from reminder.model import (
     Catalog,
     LeadUnit,
     Message,
+    PlanInfo,
     Reminder,
     Role,
     Task,
@@ -146,6 +147,8 @@ class ItemView:
     section: str = ""  # the appendix's section ("I. NHIỆM VỤ CHUNG"), if the task has one
     product: str = ""  # the appendix's "Sản phẩm" / "Kết quả dự kiến"
     note: str = ""  # the appendix's "Ghi chú"
+    plan: PlanInfo | None = None  # the plan the task belongs to
+    plan_first: bool = False  # the first item of its plan in a digest of several plans
 
 
 def default_template_dir() -> Path:
@@ -421,14 +424,27 @@ class Renderer:
     def _context(self, batch: Sequence[Reminder], *, today: date, late: bool) -> dict[str, object]:
         first = batch[0]
         recipient = self._agency_view(first.agency)
+        order = {pid: i for i, pid in enumerate(self.catalog.plans)}
         items = sorted(
             (self._item(r, today) for r in batch),
-            key=lambda i: (i.deadline, number_key(i.number), i.milestone_id, i.key),
+            key=lambda i: (
+                order.get(i.plan.id if i.plan else "", 0),
+                i.deadline,
+                number_key(i.number),
+                i.milestone_id,
+                i.key,
+            ),
         )
+        plans: list[PlanInfo] = []
+        for i, item in enumerate(items):  # one digest, grouped by plan in the catalog's order
+            if item.plan is not None and item.plan not in plans:
+                plans.append(item.plan)
+                items[i] = replace(item, plan_first=True)
         return {
             "recipient": recipient,
             "items": items,
-            "plan": self.catalog.plan,
+            "plans": plans,
+            "plan": plans[0] if plans else self.catalog.plan,
             "today": today,
             "late": late,
             "channel": first.channel,
@@ -453,6 +469,7 @@ class Renderer:
                 task.id, r.occurrence, r.milestone_id, r.agency, r.deadline
             )
         return ItemView(
+            plan=self.catalog.plan_of(task),
             key=r.key,
             task_id=task.id,
             number=task.number,

@@ -313,3 +313,24 @@ def test_move_inline_writes_the_plan_file(
     )
     code, _, err = check(capsys, cfg, "plans", "--move-inline")
     assert code == EX_DATAERR and "no inline [plan]" in err
+
+
+@pytest.mark.parametrize("channel", ["email", "telegram"])
+def test_one_digest_across_plans_grouped_by_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], channel: str
+) -> None:
+    """Two plans' deadlines for one agency on one day: one message, each plan's tasks under its own heading."""
+    b = plan_text("kh-b", ("1",)).replace('number = "45/KH-UBND"', 'number = "12/KH-UBND"')
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a", ("1", "2.1"))), ("kh-b.toml", b))
+    code, out, err = check(
+        capsys, cfg, "preview", "kh-b/1", "--channel", channel, "--now", "2026-11-20T09:00:00+07:00"
+    )
+    assert code == 0, err
+    assert "one digest of 3 reminders, tasks kh-a/1, kh-a/2.1, kh-b/1" in out
+    if channel == "email":
+        assert "3 nhiệm vụ sau thuộc 2 kế hoạch dưới đây." in out
+    a_head = "Nhiệm vụ theo Kế hoạch số 45/KH-UBND của Ủy ban nhân dân tỉnh An Giang về kh-a:"
+    b_head = "Nhiệm vụ theo Kế hoạch số 12/KH-UBND của Ủy ban nhân dân tỉnh An Giang về kh-b:"
+    assert a_head in out and b_head in out
+    assert out.index(a_head) < out.index("Nhiệm vụ 2.1 của kh-a") < out.index(b_head)
+    assert out.index(b_head) < out.index("Nhiệm vụ 1 của kh-b")
