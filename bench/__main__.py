@@ -81,6 +81,8 @@ SUMMARY_KEYS = (
     ("timely", "timely_max_s"),
     ("cli", "cli_check_s"),
     ("cli", "cli_upcoming_s"),
+    ("cli", "cli_report_s"),
+    ("cli", "cli_history_s"),
     ("cli", "python_pass_s"),
     ("import", "import_rows"),
     ("import", "import_slowest_s"),

@@ -1,4 +1,6 @@
-"""6. CLI latency: `reminder check` and `reminder upcoming` on the shipped config.
+"""6. CLI latency: `reminder check`, `upcoming`, `report` and `history` on the shipped config
+(issue 23: the read-only commands `report`, `history`, `upcoming` ≤ 0.3 s), the ledger holding
+two completion records (written first by `reminder done`, so that the reads read something).
 
 The venv's `reminder` console script is run directly (no `uv run` in between) on a copy of
 config.toml in /tmp, output to /dev/null; wall time per run, median of several, the commands
@@ -48,11 +50,18 @@ def run(quick: bool) -> dict[str, Any]:
         cfg = str(folder / "config.toml")
         check = [REMINDER, "--config", cfg, "check"]
         upcoming = [REMINDER, "--config", cfg, "upcoming"]
+        report = [REMINDER, "--config", cfg, "report"]
+        history = [REMINDER, "--config", cfg, "history"]
         cache, empty = folder / "cache", folder / "empty"
+        for done in (["1", "2026", "bao-cao"], ["5", "2026"]):
+            when = ["--on", "2026-11-20", "--now", "2026-12-07T09:00:00+07:00"]
+            _time([REMINDER, "--config", cfg, "done", *done, *when], str(folder), "cached", cache)
         commands = {
             "python -c pass": ([PYTHON, "-c", "pass"], "installed", cache),
             "reminder check": (check, "cached", cache),
             "reminder upcoming": (upcoming, "cached", cache),
+            "reminder report": (report, "cached", cache),
+            "reminder history": (history, "cached", cache),
         }
         if not quick:
             commands.update({
@@ -78,6 +87,8 @@ def run(quick: bool) -> dict[str, Any]:
         "python_pass_s": round(med["python -c pass"], 3),
         "cli_check_s": round(med["reminder check"], 3),
         "cli_upcoming_s": round(med["reminder upcoming"], 3),
+        "cli_report_s": round(med["reminder report"], 3),
+        "cli_history_s": round(med["reminder history"], 3),
         **{
             f"cli_{cmd}_{mode.replace(' ', '_')}_s": round(med[f"{cmd}, {mode}"], 3)
             for cmd in ("check", "upcoming")
@@ -88,7 +99,9 @@ def run(quick: bool) -> dict[str, Any]:
     }
     say(
         f"  → check {res['cli_check_s']:.2f} s, upcoming {res['cli_upcoming_s']:.2f} s "
-        f"(goal ≤ 0.25 s); interpreter start-up {res['python_pass_s']:.3f} s"
+        f"(goal ≤ 0.25 s), report {res['cli_report_s']:.2f} s, history "
+        f"{res['cli_history_s']:.2f} s (goal ≤ 0.3 s); interpreter start-up "
+        f"{res['python_pass_s']:.3f} s"
     )
     return res
 

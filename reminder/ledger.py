@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from reminder.completions import Completions
+from reminder.ledgerread import Delivery, Status
 from reminder.logs import register_secret
 from reminder.model import VN_TZ, Reminder
 from reminder.owner import gone as owner_gone
@@ -74,16 +74,6 @@ BUSY_TIMEOUT_MS = 15_000
 PG_CONNECT_TIMEOUT = 10  # seconds before a PostgreSQL connection attempt gives up
 _PG_LOCK = 0x52454D44  # pg_advisory_xact_lock key for migrate() ("REMD")
 _WRITE = "reminder_ledger_write"  # execution option: open the SQLite transaction IMMEDIATE
-
-
-class Status(StrEnum):
-    """Where a delivery row stands. Stored as these lowercase strings."""
-
-    SENDING = "sending"  # claimed; a channel is (or was, if the process died) sending it
-    SENT = "sent"  # the channel accepted it; final
-    FAILED = "failed"  # the last attempt failed; may be claimed again at next_attempt_at
-    GAVE_UP = "gave_up"  # permanent failure or retries exhausted; final
-    MISSED = "missed"  # its instant passed outside the catch-up window; never sent; final
 
 
 class LedgerError(Exception):
@@ -196,33 +186,6 @@ class SentMark:
     now: datetime
     note: str = ""
     late: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A delivery row as callers see it. Datetimes are aware, in UTC."""
-
-    key: str
-    task_id: str
-    occurrence: str
-    milestone_id: str
-    agency: str
-    channel: str
-    address: str
-    status: Status
-    attempts: int
-    late: bool
-    last_error: str | None
-    planned_at: datetime
-    claimed_at: datetime | None
-    sent_at: datetime | None
-    next_attempt_at: datetime | None
-    updated_at: datetime
-    note: str
-    deadline: date
-    lead_days: int
-    owner: str
-    created_at: datetime
 
 
 _DELIVERY_FIELDS = tuple(Delivery.__dataclass_fields__)

@@ -1,9 +1,10 @@
-"""`reminder report`: the status matrix per lead agency and the overdue list, in four forms.
+"""`reminder report`: the status matrix per lead agency and the overdue list, as of a date.
 
-`build` gathers one `Report` (pure: catalog, completion records, period, `now`); `table`,
-`csv_bytes`, `html` and `json_text` write it out. The HTML is a printable A4 report in the
-form of an official report, self-contained (inline CSS, an inline SVG chart, no URL), from
-the `report.html` template. The JSON fields are documented in docs/status.md and stay
+`build` gathers one `Report` (pure: catalog, completion records, period, `now`, [office]);
+`table`, `csv_bytes`, `html` and `json_text` write it out, and reminder.reportdocx /
+reminder.reportxlsx the .docx and .xlsx. The HTML and the .docx share one `Letter` (the
+texts of templates/report_parts.txt in the form of Nghị định 30/2020, Phụ lục I); the HTML
+is self-contained (inline CSS, an inline SVG chart, no URL), from `report.html`. The JSON fields are documented in docs/status.md and stay
 stable: new fields may be added, none renamed or removed.
 """
 
@@ -16,10 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reminder.model import Catalog, Completion, Office
-from reminder.render import Renderer, rut_gon
 from reminder.status import (
     LABELS,
     Item,
@@ -33,6 +33,9 @@ from reminder.status import (
 )
 from reminder.vnformat import ky, nfc, ngay, so
 from reminder.workdays import WorkCalendar
+
+if TYPE_CHECKING:  # Jinja (reminder.render) only for the printed forms, not table/CSV/JSON
+    from reminder.render import Renderer
 
 FORMATS = ("table", "csv", "html", "json")
 SCHEMA = "reminder.report/1"
@@ -475,6 +478,8 @@ CHART_LEFT, CHART_WIDTH, BAR_STEP, BAR_HEIGHT, LABEL_CHARS = 250, 360, 34, 16, 3
 def _label_lines(name: str) -> list[str]:
     """An agency's name on at most two lines of LABEL_CHARS, cut between words (the second
     line shortened with "…" only when the name needs three)."""
+    from reminder.render import rut_gon
+
     words, lines = name.split(), [""]
     for w in words:
         if lines[-1] and len(lines[-1]) + 1 + len(w) > LABEL_CHARS:
@@ -502,6 +507,8 @@ def chart(rows: list[Row]) -> list[Bar]:
 def html(report: Report, template_dir: Path | None = None) -> str:
     """The printable report (templates/report.html): the letter's texts in the decree's
     layout, and the chart."""
+    from reminder.render import Renderer
+
     renderer = Renderer(report.catalog, template_dir)
     bars = chart(report.rows)
     return renderer.page(

@@ -103,10 +103,15 @@ def print_warnings(settings: Settings) -> None:
 def current_completions(settings: Settings) -> dict[tuple[str, str, str], Completion]:
     """The current completion records, which the daemon reads before planning; {} while the
     ledger does not exist yet (a view does not create it)."""
+    from reminder import ledgerread
+
     prefix = "sqlite:///"
     url = settings.database_url
     if url == prefix + ":memory:" or (url.startswith(prefix) and not Path(url[10:]).exists()):
         return {}
+    quick = ledgerread.current_completions(url)  # sqlite3, read-only: no SQLAlchemy import
+    if quick is not None:
+        return quick
     from reminder.ledger import Ledger
 
     try:  # read as it is: alembic (half the import time) only when the schema is behind

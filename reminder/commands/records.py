@@ -129,18 +129,21 @@ def _ops_user() -> str:
 
 def history(args: argparse.Namespace) -> int:
     """What was sent, failed, missed or is pending."""
-    from reminder import views
-    from reminder.ledger import Status
+    from reminder import ledgerread, views
+    from reminder.ledgerread import Status
 
     settings = settings_of(args, channel_secrets=False)
     task_id = task_of(settings, args.task).id if args.task else None
-    ledger = ledger_of(settings)
-    try:
-        rows = ledger.history(
-            limit=args.limit, status=Status(args.status) if args.status else None, task_id=task_id
-        )
-    finally:
-        ledger.close()
+    status = Status(args.status) if args.status else None
+    rows = ledgerread.history(  # sqlite3, read-only: no SQLAlchemy import, no migration
+        settings.database_url, limit=args.limit, status=status, task_id=task_id
+    )
+    if rows is None:  # PostgreSQL, or an older schema: the Ledger (which migrates it)
+        ledger = ledger_of(settings)
+        try:
+            rows = ledger.history(limit=args.limit, status=status, task_id=task_id)
+        finally:
+            ledger.close()
     tz = settings.catalog.calendar.timezone
     print(views.history_json(rows) if args.json else views.history_table(rows, tz))
     return EX_OK

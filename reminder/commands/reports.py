@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from reminder.commands.common import (
     agency_of,
+    current_completions,
     ledger_of,
     now_of,
     plan_catalog,
@@ -42,11 +43,7 @@ def report(args: argparse.Namespace) -> int:
     first, last = _report_period(args, now.astimezone(catalog.calendar.timezone).date())
     if args.format in BINARY_FORMATS and not args.output:
         raise UsageError(f"--format {args.format} writes a file: give it with -o FILE")
-    ledger = ledger_of(settings)
-    try:
-        completions = ledger.completions.current()
-    finally:
-        ledger.close()
+    completions = current_completions(settings)  # read only: no migration, nothing created
     built = rpt.build(
         catalog, completions, first, last, now, agency=args.agency, office=settings.office
     )
