@@ -28,6 +28,7 @@ from reminder.model import (
     Reminder,
     Role,
     Summary,
+    number_key,
 )
 from reminder.occurrences import deadlines
 from reminder.recipients import reach
@@ -189,7 +190,7 @@ def escalation_context(
     }
     items = [i for i in classify(catalog, marks.values(), {}, now) if i.deadline is not None]
     groups: dict[str, list[Item]] = {}
-    for item in sorted(items, key=lambda i: (-i.days, i.task_number, i.occurrence)):
+    for item in sorted(items, key=lambda i: (-i.days, number_key(i.task_number), i.occurrence)):
         groups.setdefault(item.counted_for, []).append(item)
     return {
         "recipient": to,
@@ -219,7 +220,7 @@ def summary_context(
     ]
     overdue = sorted(
         (i for i in items if i.state is State.OVERDUE),
-        key=lambda i: (-i.days, i.task_number, i.occurrence),
+        key=lambda i: (-i.days, number_key(i.task_number), i.occurrence),
     )
     done = [
         i for i in items if i.completion is not None and week_ago <= i.completion.recorded_at < now

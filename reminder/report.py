@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reminder.model import Catalog, Completion, Office
+from reminder.model import Catalog, Completion, Office, number_key
 from reminder.status import (
     LABELS,
     Item,
@@ -60,13 +60,13 @@ class Report:
     def overdue(self) -> list[Item]:
         """Overdue items, the longest overdue first."""
         found = [i for i in self.items if i.state is State.OVERDUE]
-        return sorted(found, key=lambda i: (-i.days, i.task_number, i.occurrence))
+        return sorted(found, key=lambda i: (-i.days, number_key(i.task_number), i.occurrence))
 
     @property
     def late(self) -> list[Item]:
         """Items finished late, the latest first."""
         found = [i for i in self.items if i.state is State.DONE_LATE]
-        return sorted(found, key=lambda i: (-i.days, i.task_number, i.occurrence))
+        return sorted(found, key=lambda i: (-i.days, number_key(i.task_number), i.occurrence))
 
     @property
     def entered_late(self) -> list[Item]:

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from helpers import SHIPPED_CONFIG
 
+from reminder.model import number_key
 from reminder.status import State
 
 CLASSES = [s.value for s in State]
@@ -83,22 +84,22 @@ def matrices(folder: Path, config: Path, now: str) -> dict[str, dict[str, list[i
     return found
 
 
-def overdue_lists(folder: Path) -> dict[str, list[tuple[int, int]]]:
+def overdue_lists(folder: Path) -> dict[str, list[tuple[str, int]]]:
     """{format: [(task number, days overdue)]} of the overdue list, in its order."""
     doc = json.loads((folder / "r.json").read_text(encoding="utf-8"))
     items = [i for i in doc["items"] if i["state"] == "overdue"]
-    items.sort(key=lambda i: (-i["days"], i["number"], i["occurrence"]))
+    items.sort(key=lambda i: (-i["days"], number_key(i["number"]), i["occurrence"]))
     sheet = openpyxl.load_workbook(folder / "r.xlsx")["Quá hạn"]
     word = docx.Document(str(folder / "r.docx")).tables[2]
     grids = _Grids()
     grids.feed((folder / "r.html").read_text(encoding="utf-8"))
 
-    def number(text: str) -> int:
-        return int(text.removeprefix("Nhiệm vụ số ").split(" ", 1)[0])
+    def number(text: str) -> str:
+        return text.removeprefix("Nhiệm vụ số ").split(" ", 1)[0]
 
     return {
-        "json": [(i["number"], i["days"]) for i in items],
-        "xlsx": [(r[1].value, r[7].value) for r in sheet.iter_rows(min_row=2)],
+        "json": [(str(i["number"]), i["days"]) for i in items],
+        "xlsx": [(str(r[1].value), r[7].value) for r in sheet.iter_rows(min_row=2)],
         "docx": [(number(r.cells[1].text), int(r.cells[5].text)) for r in word.rows[1:]],
         "html": [(number(r[1]), int(r[5])) for r in grids.tables[1][1:]],
     }
@@ -113,7 +114,7 @@ def overdue_lists(folder: Path) -> dict[str, list[tuple[int, int]]]:
             # every 2027 deadline up to 30/06 (31/03 of tasks 1, 6, 9, 10) is 91 days
             # overdue; the 8 later ones are in progress; task 3 waits (2 milestones)
             [0, 0, 4, 8, 2, 14],
-            [(1, 91), (6, 91), (9, 91), (10, 91)],
+            [("1", 91), ("6", 91), ("9", 91), ("10", 91)],
         ),
         (
             "2026-12-07T09:00:00+07:00",
@@ -125,7 +126,7 @@ def overdue_lists(folder: Path) -> dict[str, list[tuple[int, int]]]:
             # task 5 done 20/07, 5 days late, recorded after 09:00 today; task 1's report
             # done 20/11 on time; 15/12 (tasks 2, 4, 6, 11) in progress; task 3 waits
             [1, 1, 4, 4, 2, 12],
-            [(1, 251), (6, 251), (10, 251), (10, 35)],
+            [("1", 251), ("6", 251), ("10", 251), ("10", 35)],
         ),
     ],
     ids=["plan-2027-06-30", "office-today"],
