@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -426,7 +427,7 @@ def _work(catalog: Catalog, button: ButtonPress) -> Work | None:
     milestones = list(task.milestones)
     if button.milestone.startswith("#"):
         index = button.milestone[1:]
-        if not index.isdigit() or int(index) >= len(milestones):
+        if not re.fullmatch(r"[0-9]{1,3}", index) or int(index) >= len(milestones):
             return None
         ms = milestones[int(index)]
     else:
@@ -434,6 +435,8 @@ def _work(catalog: Catalog, button: ButtonPress) -> Work | None:
         if not found:
             return None
         ms = found[0]
+    if status.deadline_of(catalog, task, button.occurrence, ms.id) is None:
+        return None  # an occurrence the task does not have, or not for this milestone
     return Work(task, button.occurrence, ms.id, ms.name)
 
 

@@ -19,7 +19,6 @@ Policies:
 from __future__ import annotations
 
 import gc
-import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +39,7 @@ from reminder.model import (
 )
 from reminder.occurrences import deadlines
 from reminder.recipients import Recipient, task_recipients
+from reminder.status import occurrence_year
 from reminder.workdays import WorkCalendar
 
 Done = frozenset[tuple[str, str, str | None]]
@@ -222,10 +222,9 @@ def first_reminder_day(
     """The day the first reminder of one occurrence goes out (any milestone, any role's
     ladder, done or not), or None when the occurrence has no deadline or no rung: from that
     day on, the answer-back channels may record the occurrence as done."""
-    found = re.search(r"\d{4}", occurrence)
-    if found is None:
+    year = occurrence_year(occurrence)
+    if year is None:
         return None
-    year = int(found.group())
     first, last = date(year - 1, 1, 1), date(year + 2, 12, 31)
     days = [
         send_at.astimezone(cal.rules.timezone).date()

@@ -125,6 +125,9 @@ class Row:
         return self.counts[State.DONE_ON_TIME] / self.due if self.due else None
 
 
+PLANNABLE_YEARS = range(1900, 2200)  # years an occurrence label may name
+
+
 class Refused(ValueError):
     """A completion that cannot be recorded (unknown work, a date in the future, …)."""
 
@@ -365,11 +368,34 @@ def find_occurrence(task: Task, occurrence: str, today: date) -> Occurrence | No
     return _find_occurrence(task, occurrence, today)[0]
 
 
+def occurrence_year(occurrence: str) -> int | None:
+    """The year an occurrence label is in ("2026", "2026-Q1", "2027-03-15",
+    "trigger-2026-05-01"): its first four ASCII digits, if they are a year that can be
+    planned (PLANNABLE_YEARS); None otherwise (a label from a press or a link is untrusted)."""
+    found = re.search(r"[0-9]{4}", occurrence)
+    year = int(found.group()) if found else None
+    return year if year in PLANNABLE_YEARS else None
+
+
+def deadline_of(
+    catalog: Catalog, task: Task, occurrence: str, milestone_id: str
+) -> Deadline | None:
+    """The (moved) deadline of one milestone of one occurrence, if the task has it."""
+    year = occurrence_year(occurrence)
+    if year is None:
+        return None
+    cal = WorkCalendar(catalog.calendar)
+    first, last = date(year - 1, 1, 1), date(year + 2, 12, 31)
+    for d in task_deadlines(task, cal, first, last, catalog.calendar.day_off_rule):
+        if d.occurrence == occurrence and d.milestone_id == milestone_id:
+            return d
+    return None
+
+
 def _find_occurrence(
     task: Task, occurrence: str, today: date
 ) -> tuple[Occurrence | None, dict[str, Occurrence], int]:
-    found = re.search(r"\d{4}", occurrence)
-    year = int(found.group()) if found else today.year
+    year = occurrence_year(occurrence) or today.year
     known = {o.label: o for o in occurrences(task, date(year, 1, 1), date(year, 12, 31))}
     return known.get(occurrence), known, year
 

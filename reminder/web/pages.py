@@ -546,16 +546,7 @@ def find_deadline(
     catalog: Catalog, task: Task, occurrence: str, milestone_id: str
 ) -> Deadline | None:
     """The (moved) deadline of one milestone of one occurrence, if the task still has it."""
-    found = re.search(r"\d{4}", occurrence)
-    if found is None:
-        return None
-    year = int(found.group())
-    cal = WorkCalendar(catalog.calendar)
-    first, last = date(year - 1, 1, 1), date(year + 2, 12, 31)
-    for d in deadlines(task, cal, first, last, catalog.calendar.day_off_rule):
-        if d.occurrence == occurrence and d.milestone_id == milestone_id:
-            return d
-    return None
+    return status.deadline_of(catalog, task, occurrence, milestone_id)
 
 
 def settings_agency_name(catalog: Catalog, agency_id: str) -> str:
