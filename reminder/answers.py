@@ -46,7 +46,7 @@ from reminder.completions import CompletionEvent
 from reminder.config import Settings
 from reminder.ledger import Ledger
 from reminder.links import ButtonPress, LinkError, Links, task_digest
-from reminder.model import Catalog, Completion, Task
+from reminder.model import AmbiguousTask, Catalog, Completion, Task
 from reminder.planner import first_reminder_day
 from reminder.recipients import chat_agencies, press_chats, successor, with_linked_chats
 from reminder.render import Renderer
@@ -84,18 +84,35 @@ class Answers:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _say(self, name: str, template: str = TEMPLATE, **context: Any) -> Markup:
+    def _say(
+        self,
+        name: str,
+        template: str = TEMPLATE,
+        helpers: dict[str, Any] | None = None,
+        **context: Any,
+    ) -> Markup:
         settings = self.settings()
         env = Renderer(settings.catalog, settings.templates_dir).env
-        macro = getattr(env.get_template(template).module, name)
+        macro = getattr(env.get_template(template, globals=helpers).module, name)
         lines = (" ".join(line.split()) for line in str(macro(**context)).splitlines())
         return Markup("\n".join(line for line in lines if line))
 
     def _text(self, name: str, **context: Any) -> str:
-        """A plain-text answer from templates/chat_answers.txt, NFC."""
+        """A plain-text answer from templates/chat_answers.txt, NFC. Templates name a task
+        with `task_name(task_id)`: its number, or "<plan>/<number>" when several plans are
+        loaded (what people type back)."""
         import unicodedata
 
-        return unicodedata.normalize("NFC", str(self._say(name, TEXT_TEMPLATE, **context)))
+        catalog = self.settings().catalog
+
+        def task_name(task_id: str) -> str:
+            try:
+                return catalog.name_of(catalog.task(task_id))
+            except LookupError:
+                return task_id
+
+        text = self._say(name, TEXT_TEMPLATE, {"task_name": task_name}, **context)
+        return unicodedata.normalize("NFC", str(text))
 
     def _plain(self, name: str, **context: Any) -> str:
         return self._say(name, **context).striptags()
@@ -297,11 +314,12 @@ class Answers:
             return self._text("status", agencies=names, items=items, today=self._today())
         try:
             task = catalog.task(said.ref)
-        except KeyError:
+        except AmbiguousTask as exc:  # a bare number several plans have
+            plans = [c.split("/", 1)[0] for c in exc.candidates]
+            return self._text("ambiguous_task", ref=said.ref, plans=plans)
+        except LookupError:
             self._refuse(sender, f"{said.kind} for unknown task {said.ref!r}")
             return self._text("unknown_task", ref=said.ref)
-        except ValueError:  # a number several plans have
-            return self._text("ambiguous_task", ref=said.ref)
         if sender.chat_id not in press_chats(task, catalog.agencies, sender.channel):
             self._refuse(sender, f"chat is not one of task {task.number}'s lead agency")
             return self._text("not_lead", task=task)

@@ -240,3 +240,33 @@ async def test_telegram_typed_answer_goes_through_the_shared_module(rig: Rig) ->
     reply = await answers.on_text(stranger, "xong 2")
     assert reply is not None and "chưa được liên kết" in reply
     assert rig.ledger.completions.current("nv02") == {}
+
+
+# -- several plans: "<plan>/<number>" ---------------------------------------------------------
+
+
+async def test_several_plans_need_the_plan_id(tmp_path: Path) -> None:
+    """With two plans that both have a task 1, "xong 1" asks for the plan id and records
+    nothing; "xong kh-b/1" (or "Xong nhiệm vụ kh-b/1") records plan kh-b's task 1 only."""
+    from test_plans import office, plan_text
+
+    head = '[[agencies]]\nid = "so-noi-vu"\n'
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a")), ("kh-b.toml", plan_text("kh-b")))
+    text = cfg.read_text(encoding="utf-8")
+    assert head in text
+    cfg.write_text(text.replace(head, f'{head}zalo = ["{NOI_VU}"]\n'), encoding="utf-8")
+    settings = load(cfg)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    ledger.migrate()
+    try:
+        answers = Answers(lambda: settings, ledger, lambda: NOW)
+        chat = Sender(NOI_VU, "private", "Văn thư", "u-1", "Văn thư", channel="zalo")
+        reply = await answers.on_text(chat, "xong 1")
+        assert reply is not None and "có ở nhiều kế hoạch (kh-a, kh-b)" in reply
+        assert ledger.completions.current() == {}
+        reply = await answers.on_text(chat, "Xong nhiệm vụ kh-b/1")
+        assert reply is not None and reply.startswith("Đã ghi nhận hoàn thành nhiệm vụ số kh-b/1")
+        assert "“huỷ kh-b/1”" in reply
+        assert {w[0] for w in ledger.completions.current()} == {settings.catalog.task("kh-b/1").id}
+    finally:
+        ledger.close()
