@@ -22,6 +22,7 @@ import asyncio
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,7 +31,9 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from multidict import MultiDictProxy
 
 from reminder import status, vnformat
 from reminder.config import Settings
@@ -242,7 +245,9 @@ class Site:
             response = self.page("refused.html", 429, reason="nhieu-lan-sai")
             response.headers["Retry-After"] = str(int(wait) + 1)
             return response
-        form = await request.post()
+        form = await self._posted(request)
+        if form is None:
+            return self._error_page(400)
         if not self._form_ok(
             request, str(form.get("csrf", "")), request.cookies.get(FORM_COOKIE, "")
         ):
@@ -272,7 +277,9 @@ class Site:
         raise response
 
     async def logout(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await self._posted(request)
+        if form is None:
+            return self._error_page(400)
         if not self._form_ok(
             request, str(form.get("csrf", "")), request.cookies.get(SESSION_COOKIE, "")
         ):
@@ -281,6 +288,17 @@ class Site:
         response = web.HTTPSeeOther("/dang-nhap")
         response.del_cookie(SESSION_COOKIE, secure=self.secure_cookie(request), samesite="Lax")
         raise response
+
+    async def _posted(
+        self, request: web.Request
+    ) -> MultiDictProxy[str | bytes | bytearray | FileField] | None:
+        """The POSTed form, or None (refused, logged) when it cannot be read as one: bytes
+        that are not UTF-8, a malformed multipart body. Too large: aiohttp's 413."""
+        try:
+            return await request.post()
+        except (ValueError, AssertionError):  # UnicodeDecodeError is a ValueError
+            refuse(request, "form that cannot be read")
+            return None
 
     def _form_ok(self, request: web.Request, token: str, bound_to: str) -> bool:
         if not token or not bound_to:
@@ -411,13 +429,12 @@ class Site:
         if isinstance(linked, web.Response):
             return linked
         link, found = linked
-        form = await request.post()
+        form = await self._posted(request)
+        if form is None:
+            return self._error_page(400)
         if not self._form_ok(request, str(form.get("csrf", "")), request.match_info["token"]):
             return self.refused(request, 403, "confirmation without a valid CSRF token", "bieu-mau")
-        values = {
-            k: str(form.get(k, "")).strip()[: MAX_FIELD.get(k, 20)]
-            for k in ("ngay", "so_van_ban", "nguoi")
-        }
+        values = {k: str(form.get(k, "")).strip() for k in ("ngay", "so_van_ban", "nguoi")}
         error, done_on, limits = self._check_form(found, values)
         if error:
             return self.page(
@@ -427,7 +444,7 @@ class Site:
                 **limits,
                 csrf=str(form.get("csrf")),
                 error=error,
-                form=values,
+                form={k: _echo(v, MAX_FIELD.get(k, 20)) for k, v in values.items()},
             )
         if found["done"] is not None:
             return self._confirmed(found, already=True)
@@ -458,6 +475,10 @@ class Site:
         self, found: dict[str, Any], values: dict[str, str]
     ) -> tuple[str, date | None, dict[str, date]]:
         """(error, done_on, dates the error message needs): error '' when the form is good."""
+        if any(len(v) > MAX_FIELD.get(k, 20) for k, v in values.items()):
+            return "qua-dai", None, {}
+        if any(_unprintable(v) for v in values.values()):
+            return "ky-tu", None, {}
         if not values["nguoi"]:
             return "thieu-nguoi", None, {}
         done_on = _date(values["ngay"])
@@ -567,6 +588,21 @@ def _nonce() -> str:
 
 def _loopback(address: str) -> bool:
     return address.startswith("127.") or address == "::1"
+
+
+def _unprintable(text: str) -> bool:
+    """Whether `text` holds what no one types into a form: control and format characters
+    (NUL, bidi overrides such as U+202E, zero-width), surrogates, private or unassigned
+    code points, or U+FFFD (bytes that were not UTF-8)."""
+    return any(unicodedata.category(c) in _HIDDEN or c == "\ufffd" for c in text)
+
+
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def _echo(text: str, limit: int) -> str:
+    """A refused value as the form shows it again: printable characters, at most `limit`."""
+    return "".join(c for c in text if not _unprintable(c))[:limit]
 
 
 def _int(text: str, default: int, lo: int, hi: int) -> int:
