@@ -16,7 +16,7 @@ from webtools import NOW, WEB_PASSWORD, WEB_SECRET, csrf_of, running_site, web_c
 
 from reminder import cli
 from reminder.answers import Answers
-from reminder.channels.telegram import Sender
+from reminder.channels.chat import Sender
 from reminder.config import load
 from reminder.ledger import Ledger
 from reminder.links import Confirmation
