@@ -226,6 +226,15 @@ def _import_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     im.add_argument("-o", "--output", help="write the TOML fragment here (default: stdout)")
     im.add_argument("--plan-title", help="the plan the appendix belongs to (kept in each task)")
     im.add_argument(
+        "--id",
+        dest="plan_id",
+        metavar="PLAN",
+        help="write a plan file plans/PLAN.toml (numbered as the appendix; -o: elsewhere)",
+    )
+    im.add_argument(
+        "--force", action="store_true", help="replace an existing output file (never the input)"
+    )
+    im.add_argument(
         "--merge",
         metavar="CONFIG",
         help="write CONFIG merged with the import to a new file beside it, and check it",

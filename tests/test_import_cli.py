@@ -268,12 +268,12 @@ def test_merge_that_fails_the_check_says_why_and_keeps_the_original(tmp_path: Pa
 def test_output_onto_the_config_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """-o config.toml would overwrite the configuration: usage error, nothing written."""
+    """-o config.toml would overwrite the configuration: refused (73, even with --force), nothing written."""
     shutil.copy(SHIPPED, tmp_path / "config.toml")
     shutil.copy(SEED, tmp_path / "phu-luc.txt")
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["import", "phu-luc.txt", "-o", "config.toml"]) == 64
-    assert "use --merge instead" in capsys.readouterr().err
+    assert cli.main(["import", "phu-luc.txt", "-o", "config.toml", "--force"]) == 73
+    assert "--merge writes a merged copy beside it" in capsys.readouterr().err
     assert (tmp_path / "config.toml").read_bytes() == SHIPPED.read_bytes()
 
 

@@ -12,6 +12,7 @@ from reminder.commands.common import (
     print_warnings,
 )
 from reminder.exitcodes import (
+    EX_CANTCREAT,
     EX_CONFIG,
     EX_DATAERR,
     EX_NOINPUT,
@@ -37,7 +38,12 @@ def import_(args: argparse.Namespace) -> int:
     target = Path(args.merge or args.config)
     if args.merge and args.output:
         raise UsageError("--merge writes its own file beside the config: leave -o out")
+    if args.merge and args.plan_id:
+        raise UsageError("--id writes a plan file into plans/: leave --merge out")
     config_text = _config_text(target, required=bool(args.merge))
+    out_path = _output_path(args, target, config_text)
+    if out_path is not None:
+        _may_write(out_path, source, target, args.force)
     try:
         result = import_appendix(
             source,
@@ -48,6 +54,7 @@ def import_(args: argparse.Namespace) -> int:
             wording=read_wording(default_template_dir() / "import.toml"),
             plan_title=args.plan_title,
             merge_into=bool(args.merge),
+            plan_id=args.plan_id,
         )
     except BadInput as exc:
         raise UsageError(f"{source}: {exc}; nothing written", EX_DATAERR) from None
@@ -61,15 +68,17 @@ def import_(args: argparse.Namespace) -> int:
     print(f"{source}: {result.outcome.summary()}; {len(review)} to review", file=sys.stderr)
     for n, text in enumerate(review, start=1):
         print(f"  {n}. {text}", file=sys.stderr)
+    if args.plan_id:
+        _same_appendix(target, result.toml, args.plan_id, args.force)
     if args.merge:
         code = _write_merged(target, result.toml)
+    elif out_path is not None:
+        _write_new(out_path, result.toml)
+        print(f"written to {out_path}", file=sys.stderr)
+        code = _check_plan_file(target, out_path) if _in_plans(target, out_path) else EX_OK
     else:
         code = EX_OK
-        if args.output:
-            _write_new(Path(args.output), result.toml, target)
-            print(f"written to {args.output}", file=sys.stderr)
-        else:
-            sys.stdout.write(result.toml)
+        sys.stdout.write(result.toml)
     if code == EX_OK and review:
         print(
             f"{len(review)} point(s) to review, listed atop the file: exit {EX_DATAERR}",
@@ -91,12 +100,130 @@ def _config_text(path: Path, required: bool) -> str | None:
         raise UsageError(f"{path}: cannot read it as UTF-8 text ({exc})", EX_CONFIG) from None
 
 
-def _write_new(path: Path, text: str, config: Path) -> None:
-    if path.resolve() == config.resolve():
-        raise UsageError(f"-o {path} is the configuration itself: use --merge instead")
+def _output_path(args: argparse.Namespace, config: Path, config_text: str | None) -> Path | None:
+    """Where the import is written: -o, else plans/<id>.toml with --id, else nowhere (stdout)."""
+    if args.plan_id:
+        import re
+
+        from reminder.config.schema import ID_PATTERN
+
+        if not re.match(ID_PATTERN, args.plan_id) or len(args.plan_id) > 40:
+            raise UsageError(
+                f"--id {args.plan_id!r}: expected a plan id of a-z, 0-9, '-' or '_' "
+                '(e.g. "kh-45-2026")'
+            )
+    if args.output:
+        return Path(args.output)
+    if args.plan_id:
+        return _plans_dir(config, config_text) / f"{args.plan_id}.toml"
+    return None
+
+
+def _plans_dir(config: Path, config_text: str | None) -> Path:
+    """The plans folder of the configuration ([plans] dir, default plans/ beside it)."""
+    import tomllib
+
+    folder = "plans"
+    try:
+        table = tomllib.loads(config_text or "").get("plans")
+        if isinstance(table, dict) and isinstance(table.get("dir"), str):
+            folder = table["dir"]
+    except tomllib.TOMLDecodeError:
+        pass
+    return config.resolve().parent / folder
+
+
+def _may_write(path: Path, source: Path, config: Path, force: bool) -> None:
+    """Refuse (73) to write over the input or the configuration ever, or over any existing
+    file without --force."""
+    if path.exists() and path.resolve() == source.resolve():
+        raise UsageError(f"{path} is the appendix being imported: nothing written", EX_CANTCREAT)
+    if path.exists() and path.resolve() == config.resolve():
+        raise UsageError(
+            f"{path} is the configuration itself: nothing written (--merge writes a merged "
+            "copy beside it)",
+            EX_CANTCREAT,
+        )
+    if path.exists() and not force:
+        raise UsageError(
+            f"{path} exists already: nothing written (--force replaces it)", EX_CANTCREAT
+        )
+
+
+def _same_appendix(config: Path, text: str, plan_id: str, force: bool) -> None:
+    """Say when the imported appendix is a plan the office already runs (most task titles
+    the same); refuse (73) to import it again under that plan's own id without --force."""
+    import tomllib
+
+    from reminder.config import ConfigError, load
+
+    titles = {
+        " ".join(str(t.get("title", "")).split()) for t in tomllib.loads(text).get("tasks", [])
+    }
+    try:
+        catalog = load(config).catalog
+    except ConfigError:
+        return  # nothing to compare with: `check` says what is wrong with the config
+    for pid, plan in catalog.plans.items():
+        theirs = {" ".join(t.title.split()) for t in catalog.tasks if t.plan == pid}
+        if not titles or len(titles & theirs) < 0.8 * max(len(titles), len(theirs)):
+            continue
+        where = plan.source or config
+        if pid == plan_id and not force:
+            raise UsageError(
+                f"this appendix is already there: plan {pid} ({where}) has "
+                f"{len(titles & theirs)} of its {len(titles)} tasks; nothing written "
+                "(--id OTHER makes a second plan of it; --force replaces it)",
+                EX_CANTCREAT,
+            )
+        print(
+            f"note: this appendix is already plan {pid} ({where}): {plan_id} is a second plan "
+            "of it, numbered as the appendix",
+            file=sys.stderr,
+        )
+    taken = catalog.plans.get(plan_id)
+    if taken is not None and taken.source is None:
+        raise UsageError(
+            f"--id {plan_id}: the plan inline in {config} has that id; choose another",
+            EX_DATAERR,
+        )
+
+
+def _in_plans(config: Path, path: Path) -> bool:
+    return path.resolve().parent == _plans_dir(config, _config_text(config, False)).resolve()
+
+
+def _check_plan_file(config: Path, path: Path) -> int:
+    """The configuration with the new plan file must check: else the file is set aside as
+    <id>.toml.draft (not read, so a reload keeps the running plans) and 78 said."""
+    from reminder.config import ConfigError, load
+
+    try:
+        settings = load(config)
+    except ConfigError as exc:
+        draft = path.with_name(path.name + ".draft")
+        path.replace(draft)
+        for problem in exc.problems:
+            print(f"error: {problem}".replace(str(path), str(draft)), file=sys.stderr)
+        print(
+            f"{draft}: the plan does not check with {config} yet (not read until it does): "
+            f"fix it, then rename it to {path.name}",
+            file=sys.stderr,
+        )
+        return EX_CONFIG
+    tasks = sum(1 for t in settings.catalog.tasks if path == settings.catalog.plan_of(t).source)
+    print(f"{path}: OK — {tasks} tasks; `reminder plans` lists it", file=sys.stderr)
+    return EX_OK
+
+
+def _write_new(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", EX_CANTCREAT) from None
 
 
 def _write_merged(config: Path, text: str) -> int:
