@@ -1,8 +1,30 @@
 """Shared fixtures: the local SMTP server, the fake Telegram Bot API (tests/fakes/), and the
-two ledger back-ends (SQLite file, throw-away PostgreSQL cluster from tests/pgcluster.py)."""
+two ledger back-ends (SQLite file, throw-away PostgreSQL cluster from tests/pgcluster.py).
+
+The suite runs under pytest-xdist (`-n auto` in pyproject.toml): every test file runs in
+one of several worker processes, and a session-scoped fixture is made once per worker.
+Tests therefore must not share state through fixed file names or ports: use tmp_path and
+port 0 / pgcluster.free_port(). `uv run pytest -n 0 ...` runs in one process (pdb, -s).
+
+What a test can ask for (see each fixture's docstring):
+
+- `pg_cluster`   one PostgreSQL cluster per worker (session): `new_database()` per test;
+- `db_url`       with the `backend` parameter: each test on SQLite and on PostgreSQL;
+- `smtp_server`, `smtp_tls_server`, `smtp`: a loopback SMTP server per test (cheap: a
+  thread), so that what a test reads in `.messages` is only its own;
+- `telegram_api` a fake Bot API in the test's event loop;
+- `spawn`        daemons as subprocesses (tests/daemon_harness.py), killed at teardown;
+- `notify`       a stand-in for systemd's NOTIFY_SOCKET.
+
+Autouse: the holiday cache in a temporary folder (session), and the logging set-up that
+`reminder.cli.main` installs undone after each test (it writes to the test's captured
+stderr, which pytest closes: left in place, a later test's log record would print a
+"--- Logging error --- ValueError: I/O operation on closed file" traceback).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -15,6 +37,8 @@ from fakes.notify_socket import FakeNotifySocket
 from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import FakeTelegramAPI
 from pgcluster import PgCluster, find_bindir
+
+from reminder.logs import NOISY_LOGGERS, _ReminderHandler
 
 SMTP_USER = "nhachan@example.gov.vn"
 SMTP_PASSWORD = "S3cret-smtp-pässwörd"
@@ -48,6 +72,32 @@ def _holiday_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     mp.setenv("REMINDER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     yield
     mp.undo()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: WORKERS_PER_CPU workers per CPU. Most slow tests wait on a subprocess, a
+    server or a browser rather than compute, so more workers than CPUs keep both busy."""
+    return WORKERS_PER_CPU * (os.cpu_count() or 1)
+
+
+WORKERS_PER_CPU = 2
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Undo what `setup_logging` (run by `reminder.cli.main` in-process) did to the root
+    logger: its handler on the test's captured stderr, the level, the quieted loggers."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    yield
+    for handler in root.handlers[:]:  # pytest's own capture handlers come and go: kept
+        if isinstance(handler, _ReminderHandler) and handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name, saved in quiet.items():
+        logging.getLogger(name).setLevel(saved)
 
 
 # -- ledger back-ends ---------------------------------------------------------------------

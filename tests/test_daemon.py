@@ -618,18 +618,35 @@ def test_full_ledger_mid_batch_stops_sending_and_resumes_without_duplicates(
     assert set(_ledger_status(tmp_path / "ledger.db").values()) == {"sent"}
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_a_batch_longer_than_the_lease_keeps_its_claims(tmp_path: Path, spawn: Spawn) -> None:
-    """A 301-message batch outlasting a 3 s lease: its daemon renews the lease while sending, so
-    a second daemon on the same ledger (alive owner: wait for the lease) sends no duplicate."""
-    with TimedSMTPServer(delay=0.03) as smtp:
-        config, expected = _wide_config(smtp.port, 300, lease_minutes=0.05)
+    """A batch still going out past its 12 s lease (a slow server, made fast again only once
+    a second daemon has woken at the lease's end): its daemon renewed the lease while sending,
+    so the second daemon on the same ledger takes over nothing and no key is sent twice."""
+    lease = timedelta(minutes=0.2)  # renewed every 4 s: a renewal may come 8 s late
+    # 151 messages, one claim slice (dispatch.CLAIM_SLICE): all claimed by the first daemon.
+    # 1 s each (the client's timeout is 10 s) until released: 151 s, far past the lease.
+    with TimedSMTPServer(delay=1.0) as smtp:
+        config, expected = _wide_config(smtp.port, 150, lease_minutes=lease / timedelta(minutes=1))
         cfg = write_config(tmp_path, config)
-        first = spawn(cfg, X - timedelta(seconds=1))
-        assert smtp.wait_for(20, timeout=60) >= 20, first.text()
-        second = spawn(cfg, X + timedelta(seconds=1))
+        first = spawn(cfg, X - timedelta(seconds=1), log_level="DEBUG")
+        read, renewed = first.wait_for_timed_line(
+            r"renewed the lease of \d+ claim\(s\) at (\S+)", 90
+        )
+        # The second daemon's clock starts at the first's time of that renewal plus the time
+        # since the line was read: never ahead of the first's clock, so the claims look no
+        # older to it than they are (only just behind: its start-up time).
+        at = datetime.fromisoformat(re.findall(r" at (\S+)$", renewed)[0])
+        second = spawn(cfg, at + timedelta(seconds=time.time() - read))
+        wake = r"next wake-up at (\S+): retries of failed or unfinished sends"
+        first_wake = second.wait_for_line(wake, 60)
+        until = datetime.fromisoformat(re.findall(wake, first_wake)[0])
+        # It wakes when the first claims' lease ends, finds them renewed, and waits again.
+        later = second.wait_for_line(wake, 90, after=second.lines().index(first_wake) + 1)
+        assert datetime.fromisoformat(re.findall(wake, later)[0]) > until, second.text()
+        assert first.proc.poll() is None and smtp.count() < len(expected)
+        smtp.delay = 0  # the server is fast again: the first daemon finishes its batch
         first.wait_for_line(r"cycle at \S+: \d+ message", 90)
-        time.sleep(1)
         assert first.stop() == 0 and second.stop() == 0
         everything = smtp.received()
     counts = Counter(k for _t, m in everything for k in reminder_keys(m))
