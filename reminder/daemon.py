@@ -58,10 +58,20 @@ POLL_RETRY, POLL_RETRY_MAX = 60.0, 1800.0  # seconds between tries to start Tele
 
 
 class Clock:
-    """Wall-clock time in Asia/Ho_Chi_Minh, optionally shifted (`run --now` for tests)."""
+    """Wall-clock time in Asia/Ho_Chi_Minh, optionally shifted (`run --now` for tests).
+
+    A shifted clock shows `start` again when the daemon has started (`begin()`, before its
+    first cycle), so the first cycle runs at `start` however long reading the configuration
+    and opening the ledger took (a loaded machine), and the clock runs on from there.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.offset = (start - datetime.now(VN_TZ)) if start else timedelta(0)
+        self.start = start
+        self.begin()
+
+    def begin(self) -> None:
+        """(Re)start a shifted clock at its `start`; the real clock is left as it is."""
+        self.offset = (self.start - datetime.now(VN_TZ)) if self.start else timedelta(0)
 
     def now(self) -> datetime:
         return datetime.now(VN_TZ) + self.offset
@@ -147,6 +157,7 @@ class Daemon:
         )
         # READY before the catch-up: after a long outage it may send for minutes, and neither
         # systemd's start timeout nor a SIGTERM should have to wait for it.
+        self.clock.begin()
         sdnotify.ready("catching up")
         self._spawn(self._sweep())
         await self.stop_event.wait()

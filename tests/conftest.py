@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Spawn, TimedSMTPServer
+from fakes import patient
 from fakes.notify_socket import FakeNotifySocket
 from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import FakeTelegramAPI
@@ -72,6 +73,15 @@ def _holiday_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     mp.setenv("REMINDER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     yield
     mp.undo()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's own `@pytest.mark.timeout(N)` becomes N x PATIENCE (tests/fakes): like the
+    waits inside it, it bounds a hung test, not the speed of a loaded machine."""
+    for item in items:
+        mark = item.get_closest_marker("timeout")
+        if mark is not None and mark.args:
+            item.add_marker(pytest.mark.timeout(patient(mark.args[0])), append=False)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

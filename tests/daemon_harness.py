@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fakes import patient
 from fakes.smtp_server import FakeSMTPServer, Received, _Handler
 
 REPO = Path(__file__).resolve().parents[1]
@@ -339,7 +340,7 @@ class DaemonProcess:
     ) -> tuple[float, str]:
         """Like `wait_for_line`, with the time.time() at which the line was read."""
         rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patient(timeout)
         with self._lock:
             while True:
                 for t, line in self._err[after:]:
@@ -350,7 +351,11 @@ class DaemonProcess:
                     t.is_alive() for t in self._threads
                 )
                 if left <= 0 or exited:
-                    why = f"exited {self.proc.returncode}" if exited else f"not within {timeout}s"
+                    why = (
+                        f"exited {self.proc.returncode}"
+                        if exited
+                        else f"not within {patient(timeout):g}s"
+                    )
                     raise AssertionError(
                         f"no line matching {pattern!r} ({why}); stderr:\n" + self._dump()
                     )
@@ -364,7 +369,7 @@ class DaemonProcess:
 
     def wait(self, timeout: float = 15.0) -> int:
         """Wait for the exit code; the reader threads have finished when this returns."""
-        code = self.proc.wait(timeout)
+        code = self.proc.wait(patient(timeout))
         for t in self._threads:
             t.join(timeout=5)
         return code
@@ -409,7 +414,7 @@ def reminder_cli(config: Path, *args: str, timeout: float = 60) -> subprocess.Co
         env=child_env(),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=patient(timeout),
         check=False,
     )
 
@@ -477,7 +482,7 @@ class TimedSMTPServer(FakeSMTPServer):
 
     def wait_for(self, count: int, timeout: float) -> int:
         """Wait until at least `count` messages arrived (or `timeout`); return the count."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patient(timeout)
         while self.count() < count and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.count()

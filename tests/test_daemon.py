@@ -86,11 +86,17 @@ def ledger_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> L
 # ---------------------------------------------------------------------------------------
 
 
+# How late "on time" may be: about 0.1 s on a quiet machine, seconds on a loaded one, and
+# 5 minutes (the safety sweep) if the daemon missed its wake-up.
+ON_TIME = 10.0
+
+
 @pytest.mark.timeout(40)
 def test_reminder_due_soon_is_sent_on_time_and_exactly_once(
     tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn, ledger_db: LedgerDb
 ) -> None:
-    """A reminder due 3 s after start reaches the SMTP server within 1.5 s of its instant, once."""
+    """A reminder due 3 s after start reaches the SMTP server at its instant, once: within
+    ON_TIME (a loaded machine is slow; a missed wake-up would wait for the 5-minute sweep)."""
     cfg = write_config(tmp_path, Config(smtp_port=smtp.port, **ledger_db.config()))
     daemon = spawn(cfg, X - timedelta(seconds=3), log_level="DEBUG")
 
@@ -114,8 +120,8 @@ def test_reminder_due_soon_is_sent_on_time_and_exactly_once(
         "launch + 3 s, which includes the interpreter's start-up)"
     )
     assert real_instant >= daemon.launched + 3 - 0.01, "the offset must be taken after launch"
-    assert -0.01 <= delay <= 1.5
-    assert 0 <= cycle_lag <= 1.5
+    assert -0.01 <= delay <= ON_TIME
+    assert 0 <= cycle_lag <= ON_TIME
     assert message.rcpt_tos == ("somot@tinh.example",)
     assert reminder_keys(message) == [KEY_X]
     assert LATE_WORDING not in plain_text(message)
@@ -144,10 +150,9 @@ def test_sd_notify_ready_reload_watchdog_stopping(
     )
     daemon.wait_for_line(rf"started with .*; version {re.escape(running)}$", 5)
 
+    # The pings keep coming (every 0.2 s; a loaded machine may space them out).
     pings = len([m for m in notify.messages() if m == "WATCHDOG=1"])
-    time.sleep(1.0)
-    pings = len([m for m in notify.messages() if m == "WATCHDOG=1"]) - pings
-    assert pings >= 2, f"{pings} WATCHDOG=1 in 1 s with WATCHDOG_USEC=400000 (expected ~5)"
+    notify.wait_for("WATCHDOG=1", timeout=20, count=pings + 2)
 
     daemon.signal(signal.SIGHUP)
     notify.wait_for("READY=1", timeout=15, count=2)
@@ -269,12 +274,15 @@ def test_transient_smtp_failure_is_retried_at_the_backoff_instant(
     config = Config(smtp_port=smtp.port, retry_initial_seconds=2, **ledger_db.config())
     cfg = write_config(tmp_path, config)
     daemon = spawn(cfg, X - timedelta(seconds=2), notify_socket=notify.path)
-    failed = daemon.wait_for_line(r"WARNING reminder\.dispatch: failed, retry at ", 20)
-    assert "2026-12-01T08:00:02" in failed
+    failed = daemon.wait_for_line(r"WARNING reminder\.dispatch: failed, retry at \S+: ", 20)
+    retry_at = datetime.fromisoformat(re.findall(r"retry at (\S+): ", failed)[0])
+    # 2 s after the failed attempt, which came at X (later on a loaded machine).
+    assert X + timedelta(seconds=2) <= retry_at <= X + timedelta(seconds=2 + ON_TIME), failed
     # The retry instant is stored in UTC; the log and STATUS= give it in Vietnamese time.
-    daemon.wait_for_line(
-        r"next wake-up at 2026-12-01T08:00:02\.\d+\+07:00: retries: 1 failed send\(s\) to retry$", 5
+    wake = daemon.wait_for_line(
+        r"next wake-up at \S+\+07:00: retries: 1 failed send\(s\) to retry$", 5
     )
+    assert datetime.fromisoformat(re.findall(r"at (\S+): ", wake)[0]) == retry_at, wake
     notify.wait_for("STATUS=1 tasks; next wake-up 01/12/2026 08:00", timeout=5)
     smtp.tempfail.clear()
     assert smtp.wait_for(1, timeout=15) == 1, daemon.text()
@@ -307,6 +315,31 @@ def test_instant_passing_during_the_start_up_cycle_is_not_left_to_the_sweep(
     daemon = spawn(cfg, X - timedelta(seconds=2), python_prelude=SLOW_CYCLE)
     assert smtp.wait_for(1, timeout=15) == 1, daemon.text()
     assert reminder_keys(smtp.received()[0][1]) == [KEY_X]
+    assert daemon.stop() == 0
+
+
+SLOW_START = """
+import time
+from reminder import daemon
+_load = daemon.load_checked
+def _slow_load(path):
+    time.sleep(3)  # a loaded machine: reading the configuration takes seconds
+    return _load(path)
+daemon.load_checked = _slow_load
+"""
+
+
+@pytest.mark.timeout(40)
+def test_run_now_is_the_clock_when_a_slow_start_up_ends(
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+) -> None:
+    """`run --now T` with a 3 s start-up: the first cycle runs at T (not T + 3 s), so a
+    reminder due 2 s after T waits for its wake-up, as it would after a quick start."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(cfg, X - timedelta(seconds=2), python_prelude=SLOW_START)
+    daemon.wait_for_line(r"next wake-up at 2026-12-01T08:00:00\+07:00: 1 reminder", 20)
+    assert smtp.wait_for(1, timeout=15) == 1, daemon.text()
+    daemon.wait_for_line(r"cycle at 2026-12-01T08:00:\S+: 1 message", 5)
     assert daemon.stop() == 0
 
 
@@ -530,12 +563,14 @@ def test_sweeps_are_silent_when_nothing_changes(
     )
     notify.wait_for("READY=1", timeout=20)
     daemon.wait_for_line(r"next wake-up at", 20)  # the start-up cycle (after READY) is done
-    lines = len(daemon.lines())
-    time.sleep(1.6)  # about six sweeps
-    new = daemon.lines()[lines:]
-    sweeps = [line for line in new if 'Running job "Daemon._sweep' in line]
+    start = lines = len(daemon.lines())
+    sweep = r'Running job "Daemon\._sweep'
+    for _ in range(3):  # three sweeps (0.75 s on a quiet machine), each after the last
+        found = daemon.wait_for_line(sweep, 20, after=lines)
+        lines = daemon.lines().index(found) + 1
+    daemon.wait_for_line(r"Job \"Daemon\._sweep.*executed successfully", 20, after=lines - 1)
+    new = daemon.lines()[start:]
     ours = [line for line in new if " reminder." in line]
-    assert len(sweeps) >= 3, new
     assert ours == [], "a sweep that changes nothing should say nothing"
     assert smtp.connections == 0
     assert daemon.stop() == 0
@@ -638,7 +673,7 @@ def test_a_batch_longer_than_the_lease_keeps_its_claims(tmp_path: Path, spawn: S
         # older to it than they are (only just behind: its start-up time).
         at = datetime.fromisoformat(re.findall(r" at (\S+)$", renewed)[0])
         second = spawn(cfg, at + timedelta(seconds=time.time() - read))
-        wake = r"next wake-up at (\S+): retries of failed or unfinished sends"
+        wake = r"next wake-up at (\S+): retries: "
         first_wake = second.wait_for_line(wake, 60)
         until = datetime.fromisoformat(re.findall(wake, first_wake)[0])
         # It wakes when the first claims' lease ends, finds them renewed, and waits again.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import PATIENCE, patient
 
 pytest_plugins = ["pytester"]
 
@@ -40,3 +41,10 @@ def test_logging_set_up_by_one_test_prints_no_logging_error_in_a_later_one(
     result.assert_outcomes(passed=2)
     output = result.stdout.str() + result.stderr.str()
     assert "Logging error" not in output and "closed file" not in output
+
+
+@pytest.mark.timeout(10)
+def test_a_timeout_mark_is_multiplied_by_the_patience(request: pytest.FixtureRequest) -> None:
+    """A test's own timeout mark bounds a hung test, not a loaded machine: x PATIENCE."""
+    mark = request.node.get_closest_marker("timeout")
+    assert PATIENCE >= 2 and mark is not None and mark.args[0] == patient(10)

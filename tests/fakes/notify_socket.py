@@ -24,6 +24,8 @@ import time
 import uuid
 from types import TracebackType
 
+from fakes import patient
+
 __all__ = ["FakeNotifySocket"]
 
 
@@ -85,7 +87,7 @@ class FakeNotifySocket:
 
         Raises TimeoutError, listing what did arrive, if that takes longer than ``timeout``.
         """
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patient(timeout)
         with self._cond:
             while True:
                 hits = [m for m in self._messages if text in m]
@@ -94,7 +96,7 @@ class FakeNotifySocket:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(
-                        f"{text!r} x{count} not received within {timeout}s at {self.path}; "
+                        f"{text!r} x{count} not received within {patient(timeout):g}s at {self.path}; "
                         f"received: {self._messages!r}"
                     )
                 self._cond.wait(left)

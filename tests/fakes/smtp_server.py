@@ -26,6 +26,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from fakes import patient
+
 Security = Literal["plain", "starttls", "tls"]
 
 
@@ -136,7 +138,7 @@ class FakeSMTPServer:
             "port": self.port,
             "server_hostname": "fake-smtp.test",  # no getfqdn() / DNS
             "enable_SMTPUTF8": self.smtputf8,
-            "ready_timeout": 5.0,
+            "ready_timeout": patient(5.0),
         }
         if self.security == "starttls":
             kwargs.update(tls_context=self._server_ctx, require_starttls=True)
