@@ -5,16 +5,16 @@ that says what it does."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 from helpers import SHIPPED_CONFIG
 
-from reminder import cli
+from reminder import cli, report
 from reminder.config import load
 from reminder.feed import feed_items
-from reminder.followup import escalation_context, escalations
-from reminder.model import VN_TZ, Completion, Escalation
+from reminder.followup import escalation_context, escalations, summary_context
+from reminder.model import VN_TZ, Completion, Escalation, Summary
 from reminder.render import Renderer
 from reminder.vnformat import tuan
 from reminder.workdays import WorkCalendar
@@ -91,3 +91,29 @@ def test_ics_years_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) ->
         cli.main(["ics", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "from January of last year to December of this year + N-1" in help_text
+
+
+@pytest.mark.parametrize(
+    ("signed_on", "earliest_year"),
+    [
+        (None, 2025),  # an unsigned draft: its date is unknown, the 2025 occurrences count
+        (date(2026, 3, 1), 2026),  # signed 01/03/2026: the first is 31/03/2026
+    ],
+)
+def test_nothing_is_late_before_its_plan_is_signed(
+    signed_on: date | None, earliest_year: int
+) -> None:
+    """The weekly summary of 07/12/2026 lists no overdue deadline from before the plan was
+    signed (no 2025 occurrence of a yearly task of a plan signed in 2026); nor does the
+    report."""
+    plan = replace(CATALOG.plan, signed_on=signed_on)
+    catalog = replace(CATALOG, plan=plan, plans={plan.id: plan})
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=VN_TZ)
+    context = summary_context(catalog, Summary(0, time(8)), {}, monday, CAL)
+    overdue = context["overdue"]
+    assert isinstance(overdue, list)
+    first = min(i.deadline for i in overdue)
+    assert first.year == earliest_year and first >= (signed_on or first)
+    rep = report.build(catalog, {}, date(2025, 1, 1), date(2026, 12, 31), monday)
+    in_report = min(i.deadline for i in rep.overdue if i.deadline)
+    assert in_report.year == earliest_year and in_report >= (signed_on or in_report)
