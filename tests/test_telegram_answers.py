@@ -132,14 +132,14 @@ async def test_done_press_records_answers_and_edits(bot: Bot) -> None:
 
 async def test_second_press_changes_nothing(bot: Bot) -> None:
     """A second press, or a press after ops recorded the same work, records nothing, does
-    not edit, and says it was already recorded."""
+    not edit, and says it was already recorded: when, and by whom."""
     await send_reminders(bot)
     nv01, nv02 = buttons(bot, NOI_VU)[0][1], buttons(bot, NOI_VU)[2][1]
     await press(bot, NOI_VU, nv01)
     events = bot.ledger.completions.events()
     bot.ledger.completions.record_done(
-        "nv02", "2026", "bao-cao", date(2026, 11, 30), by="ops:chi", now=NOW
-    )
+        "nv02", "2026", "bao-cao", date(2026, 11, 30), by="ops:chi " + "Văn phòng " * 20, now=NOW
+    )  # a long name: the answer (at most 200 characters) still says when, before who
     await until(lambda: len(bot.api.edits) == 1)
     await press(bot, NOI_VU, nv01)
     await press(bot, NOI_VU, nv02)
@@ -148,7 +148,9 @@ async def test_second_press_changes_nothing(bot: Bot) -> None:
     assert len(bot.api.edits) == 1
     assert "đã ghi nhận trước đó" in bot.api.answers[-2].text
     assert "hoàn thành ngày 01/12/2026, do Lan Nguyễn" in bot.api.answers[-2].text
+    assert bot.api.answers[-2].text.startswith("Hệ thống đã ghi nhận trước đó, lúc 08:00 ngày")
     assert "30/11/2026" in bot.api.answers[-1].text and "ops:chi" in bot.api.answers[-1].text
+    assert "lúc 08:00 ngày 01/12/2026" in bot.api.answers[-1].text
 
 
 async def test_press_from_other_chat_refused(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
