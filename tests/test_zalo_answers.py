@@ -29,6 +29,7 @@ from reminder.config import Settings, load
 from reminder.dispatch import Dispatcher
 from reminder.ledger import Ledger
 from reminder.model import VN_TZ, Message
+from reminder.render import Renderer
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=VN_TZ)
 NOI_VU = "zsnv001"  # Sở Nội vụ's Zalo chat (zalo_config): leads nv01, nv02
@@ -268,5 +269,8 @@ async def test_several_plans_need_the_plan_id(tmp_path: Path) -> None:
         assert reply is not None and reply.startswith("Đã ghi nhận hoàn thành nhiệm vụ số kh-b/1")
         assert "“huỷ kh-b/1”" in reply
         assert {w[0] for w in ledger.completions.current()} == {settings.catalog.task("kh-b/1").id}
+        due = [r for r in Dispatcher(settings, ledger).due(NOW)[0] if r.address == NOI_VU]
+        text = Renderer(settings.catalog, text_answers=True).render(due, today=NOW.date()).text
+        assert "Nhiệm vụ số kh-a/1 (chủ trì)" in text and "(ví dụ “xong kh-a/1”)" in text
     finally:
         ledger.close()
