@@ -78,9 +78,28 @@ def spans(text: str) -> Counter[str]:
     return Counter(re.findall(r"`([^`]+)`", text))
 
 
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
 def numbers(text: str) -> Counter[str]:
-    """The numbers of the text outside inline code; a decimal comma read as a point."""
+    """The numbers of the text outside inline code; a decimal comma read as a point, an
+    English month name as its number ("June 2025" ↔ "tháng 6/2025")."""
     plain = re.sub(r"`[^`]+`", " ", text)
+    for n, month in enumerate(MONTHS, start=1):
+        plain = re.sub(rf"\b{month}\b", str(n), plain)
     return Counter(n.replace(",", ".") for n in re.findall(r"\b\d+(?:[.,]\d+)?\b", plain))
 
 
