@@ -21,6 +21,7 @@ from bench import (
     ha,
     idle,
     importing,
+    office,
     planning,
     report,
     telegram_throughput,
@@ -43,6 +44,7 @@ NAMES = (
     "import",
     "answers",
     "ha",
+    "office",
 )
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
@@ -95,6 +97,11 @@ SUMMARY_KEYS = (
     ("ha", "two_nodes_vs_one"),
     ("ha", "ha_pg2_msgs_s"),
     ("ha", "ha_split"),
+    ("office", "office_check_s"),
+    ("office", "office_upcoming_s"),
+    ("office", "office_plan_5y_s"),
+    ("office", "office_report_5y_s"),
+    ("office", "office_plans_s"),
 )
 
 
@@ -138,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         results["idle"] = idle_run.finish()
     if "import" in only:
         results["import"] = importing.run(q)
+    if "office" in only:
+        results["office"] = office.run(q)
     if "answers" in only:
         results["answers"] = answer_back.run(q)
     if "ha" in only:

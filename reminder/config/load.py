@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from reminder.config import schema
 from reminder.config.crosscheck import crosscheck, directory_ids
-from reminder.config.locate import key_lines, line_of
+from reminder.config.locate import line_of
 from reminder.config.periods import warn_ended_periods
 from reminder.config.plans import PlanSource, read_plans
 from reminder.config.problems import Collector, ConfigError, Problem
@@ -111,7 +111,7 @@ def load(path: Path | str, *, channel_secrets: bool = True) -> Settings:
     file = Path(path)
     text = read_text(file)
     data = parse_toml(file, text)
-    out = Collector(file, key_lines(text), data)
+    out = Collector(file, text, data)
     cfg = build(schema.Config, data, out)
     if cfg is None:
         raise ConfigError(out.errors)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reminder.config import schema
 from reminder.config.crosscheck import check_tasks, duplicates
-from reminder.config.locate import key_lines, line_of
+from reminder.config.locate import line_of
 from reminder.config.problems import Collector, ConfigError, Problem
 from reminder.config.shape import build
 from reminder.config.tomlfile import parse_toml, read_text
@@ -71,14 +71,26 @@ def read_plans(
 
 
 def read_plan(file: Path, ids: set[str], errors: list[Problem]) -> PlanSource | None:
-    """One plan file, checked; None (with its problems in `errors`) if it cannot be used."""
+    """One plan file, checked; None (with its problems in `errors`) if it cannot be used.
+
+    A file that checked before, byte for byte, against the same agency ids and the same
+    checking code is taken from the cache folder (reminder.cachedir): 50 plan files cost
+    0.25 s to parse and check, 10 ms to unpickle."""
+    try:
+        raw = file.read_bytes()
+    except OSError:
+        raw = b""
+    key = _cache_key(file, raw, ids)
+    cached = _cached(key)
+    if cached is not None:
+        return cached
     try:
         text = read_text(file)
         data = parse_toml(file, text)
     except ConfigError as exc:
         errors.extend(exc.problems)
         return None
-    out = Collector(file, key_lines(text), data)
+    out = Collector(file, text, data)
     pf = build(schema.PlanFile, data, out)
     if pf is not None and pf.plan.id is None:
         out.error(("plan",), 'required key "id" is missing: the plan\'s id, e.g. "kh-45-2026"')
@@ -92,4 +104,49 @@ def read_plan(file: Path, ids: set[str], errors: list[Problem]) -> PlanSource | 
         errors.extend(out.errors)
         return None
     assert pf.plan.id is not None
-    return PlanSource(file, pf.plan, pf.plan.id, tuple(pf.tasks), recurrences, out)
+    source = PlanSource(file, pf.plan, pf.plan.id, tuple(pf.tasks), recurrences, out)
+    _store(key, source)
+    return source
+
+
+_CHECKERS = ("schema.py", "shape.py", "crosscheck.py", "plans.py", "problems.py")
+
+
+def _cache_key(file: Path, raw: bytes, ids: set[str]) -> str:
+    """The file's path and bytes, the agency ids, the checking code's files (their mtimes)."""
+    import hashlib
+
+    here = Path(__file__).parent
+    code = [str((here / name).stat().st_mtime_ns) for name in _CHECKERS]
+    code.append(str((here.parent / "timing.py").stat().st_mtime_ns))
+    h = hashlib.sha256(raw)
+    h.update("\0".join([str(file), *sorted(ids), *code]).encode())
+    return h.hexdigest()[:40]
+
+
+def _cached(key: str) -> PlanSource | None:
+    import pickle
+
+    from reminder.cachedir import cache_dir
+
+    try:
+        found = pickle.loads((cache_dir() / "plans" / f"{key}.pickle").read_bytes())
+    except Exception:  # missing, unreadable, or from another Python: check the file again
+        return None
+    return found if isinstance(found, PlanSource) else None
+
+
+def _store(key: str, source: PlanSource) -> None:
+    import os
+    import pickle
+
+    from reminder.cachedir import cache_dir
+
+    folder = cache_dir() / "plans"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(folder / f"{key}.pickle")
+    except OSError:
+        pass  # a cache that cannot be written only makes the next start slower

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reminder.config.locate import Path as KeyPath
-from reminder.config.locate import line_of
+from reminder.config.locate import key_lines, line_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +35,23 @@ class ConfigError(Exception):
 class Collector:
     """Gathers problems against one file, turning key paths into lines and readable keys."""
 
-    def __init__(self, file: Path, lines: dict[KeyPath, int], data: dict[str, object]):
+    def __init__(
+        self, file: Path, lines: dict[KeyPath, int] | str, data: dict[str, object]
+    ) -> None:
+        """`lines`: the key paths' lines, or the file's text to find them in when a problem
+        is first reported (a file without problems is never scanned)."""
         self.file = file
-        self.lines = lines
+        self._lines = lines
         self.data = data
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+
+    @property
+    def lines(self) -> dict[KeyPath, int]:
+        """The line of each key path of the file."""
+        if isinstance(self._lines, str):
+            self._lines = key_lines(self._lines)
+        return self._lines
 
     def error(self, path: KeyPath, message: str) -> None:
         self.errors.append(self._problem(path, message))
