@@ -30,7 +30,6 @@ from reminder.model import (
     Summary,
     number_key,
 )
-from reminder.occurrences import deadlines
 from reminder.recipients import reach
 from reminder.status import Item, State, classify, period_deadlines
 from reminder.workdays import WorkCalendar
@@ -58,16 +57,13 @@ def escalations(
     lo = cal.add_working_days(first, -max(rule.after)) - 7 * _DAY  # margin: a kept day off
     targets = reach(rule.to, catalog.agencies, tuple(channels))
     found: list[Reminder] = []
-    for task in catalog.tasks:
-        if not task.enabled:
+    for d in period_deadlines(catalog, lo, last, cal):  # none before its plan was signed
+        if _is_done(d, done):
             continue
-        for d in deadlines(task, cal, lo, last, catalog.calendar.day_off_rule):
-            if _is_done(d, done):
-                continue
-            for n in rule.after:
-                at = cal.send_at(cal.add_working_days(d.due, n))
-                if since <= at <= until:
-                    found.extend(_escalation(d, n, at, rule.to, targets))
+        for n in rule.after:
+            at = cal.send_at(cal.add_working_days(d.due, n))
+            if since <= at <= until:
+                found.extend(_escalation(d, n, at, rule.to, targets))
     found.sort(key=lambda r: (r.send_at, r.key))
     return found
 

@@ -117,3 +117,15 @@ def test_nothing_is_late_before_its_plan_is_signed(
     rep = report.build(catalog, {}, date(2025, 1, 1), date(2026, 12, 31), monday)
     in_report = min(i.deadline for i in rep.overdue if i.deadline)
     assert in_report.year == earliest_year and in_report >= (signed_on or in_report)
+
+
+def test_no_escalation_for_a_deadline_before_the_plan_was_signed() -> None:
+    """Task 10's 02/11/2026 deadline escalates on 05/11 (3 working days), unless the plan
+    was signed after it."""
+    now = datetime(2026, 11, 5, 8, 0, tzinfo=VN_TZ)
+    rule = Escalation("lanh-dao-van-phong", (3,))
+    found = escalations(CATALOG, rule, now, now, channels=("email",), cal=CAL)
+    assert {r.task_id for r in found} == {"nv10"}
+    plan = replace(CATALOG.plan, signed_on=date(2026, 11, 3))
+    later = replace(CATALOG, plan=plan, plans={plan.id: plan})
+    assert escalations(later, rule, now, now, channels=("email",), cal=CAL) == []
