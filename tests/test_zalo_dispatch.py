@@ -241,3 +241,37 @@ async def test_doctor_checks_the_zalo_token_with_getme(
     [zalo] = [f for f in bad if f.check == "zalo"]
     assert zalo.level == FAIL and "a-wrong-token-value" not in zalo.detail
     assert "sendMessage" not in zalo_api.calls
+
+
+async def test_weekly_summary_goes_to_a_zalo_chat_as_plain_text(
+    tmp_path: Path, zalo_api: FakeZaloAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[summary] zalo = [...]: the weekly summary reaches that Zalo chat, in plain text
+    (summary.txt), once."""
+    monkeypatch.setenv("REMINDER_ZALO_TOKEN", TOKEN)
+    path = zalo_config(tmp_path, base_url=zalo_api.base_url)
+    text = path.read_text(encoding="utf-8").replace(
+        "[summary]\nenabled = false", "[summary]\nenabled = true"
+    )
+    text = text.replace(
+        "telegram = []\nahead_days = 14", 'telegram = []\nzalo = ["zops"]\nahead_days = 14'
+    )
+    assert 'zalo = ["zops"]' in text and "[summary]\nenabled = true" in text
+    path.write_text(text, encoding="utf-8")
+    zalo_api.add_chat("zops")
+    r = Rig(path)
+    try:
+        monday = datetime(2026, 12, 7, 8, 0, tzinfo=VN_TZ)
+        d = r.dispatcher()
+        await d.cycle(monday)
+        await d.cycle(monday)
+    finally:
+        r.close()
+    texts = zalo_api.texts("zops")
+    assert texts, zalo_api.calls
+    body = "\n".join(texts)
+    assert "<b>" not in body
+    assert "TỔNG HỢP TÌNH HÌNH THỰC HIỆN NHIỆM VỤ" in body
+    n = len(texts)  # one summary, sent once (the second cycle sends nothing): n parts
+    if n > 1:
+        assert [t.split("\n", 1)[0] for t in texts] == [f"({i}/{n})" for i in range(1, n + 1)]

@@ -77,6 +77,7 @@ class FakeZaloAPI:
     _times: deque[float] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -115,7 +116,22 @@ class FakeZaloAPI:
         }
         if event == "message.text.received":
             message["text"] = text
-        self._updates.append({"event_name": event, "message": message})
+        update = {"event_name": event, "message": message}
+        loop = self._loop
+        if loop is None:
+            self._updates.append(update)
+            return
+        try:
+            same_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same_loop = False
+        if same_loop:
+            self._queue(update)
+        else:  # served from another thread (start_in_thread)
+            loop.call_soon_threadsafe(self._queue, update)
+
+    def _queue(self, update: dict[str, Any]) -> None:
+        self._updates.append(update)
         if self._arrived is not None:
             self._arrived.set()
 
@@ -133,6 +149,7 @@ class FakeZaloAPI:
 
     async def start(self, port: int = 0) -> None:
         self._arrived = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
