@@ -20,6 +20,7 @@ from bench import (
     email_throughput,
     ha,
     idle,
+    import_big,
     importing,
     office,
     planning,
@@ -42,6 +43,7 @@ NAMES = (
     "zalo",
     "idle",
     "import",
+    "import20",
     "answers",
     "ha",
     "office",
@@ -89,6 +91,8 @@ SUMMARY_KEYS = (
     ("import", "import_rows"),
     ("import", "import_slowest_s"),
     ("import", "import_docx_vs_read"),
+    ("import20", "import20_slowest_s"),
+    ("import20", "import20_peak_mb"),
     ("answers", "answers_timely_p95_s"),
     ("answers", "plain_timely_p95_s"),
     ("answers", "answers_idle_wakeups_per_min"),
@@ -145,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         results["idle"] = idle_run.finish()
     if "import" in only:
         results["import"] = importing.run(q)
+    if "import20" in only:
+        results["import20"] = import_big.run(q)
     if "office" in only:
         results["office"] = office.run(q)
     if "answers" in only:

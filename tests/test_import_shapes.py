@@ -197,3 +197,19 @@ def test_plan_file_written_for_plans_folder_loads_with_the_appendix_numbers(
     assert [t.timing.frequency.value for t in mine] == [e["frequency"] for e in expected]
     assert mine[1].name == "kh-99-2026/2.1"
     assert result.toml.startswith("# Nhập từ tệp phu-luc.xlsx")
+
+
+def test_section_written_in_the_number_column_is_a_section() -> None:
+    """ "II. NHIỆM VỤ CỤ THỂ" typed whole into the number cell is a section, not a task."""
+    from reminder.importer.grid import Line
+    from reminder.importer.structure import structure
+    from reminder.importer.table import Column
+
+    task = {Column.CONTENT: "Rà soát", Column.TIMING: "Năm 2027", Column.LEAD: "Sở Nội vụ"}
+    rows = structure(
+        [
+            Line("II. NHIỆM VỤ CỤ THỂ", {}, "row 1"),
+            Line("3", dict(task), "row 2"),
+        ]
+    )
+    assert [(r.number, r.section) for r in rows] == [("3", "II. NHIỆM VỤ CỤ THỂ")]

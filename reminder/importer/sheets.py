@@ -58,8 +58,8 @@ def pdf_lines(path: Path) -> list[Line]:
 
     try:
         with pdfplumber.open(path) as pdf:
-            tables = list(_pdf_tables(pdf))
-            letters = sum(len(p.chars) for p in pdf.pages[:5])
+            letters = sum(_letters(p) for p in pdf.pages[:5])
+            tables = list(_pdf_tables(pdf)) if letters >= 20 else []
     except PDFPasswordIncorrect:
         raise BadInput(
             "this PDF is encrypted (password-protected): save an unprotected copy"
@@ -81,10 +81,22 @@ def pdf_lines(path: Path) -> list[Line]:
     return lines_of(tables)
 
 
+def _letters(page: Any) -> int:
+    try:
+        return len(page.chars)
+    finally:
+        page.close()
+
+
 def _pdf_tables(pdf: Any) -> Iterator[tuple[str, Table]]:
+    """Each page's ruled tables; a page is closed once read (pdfplumber caches every
+    page's objects otherwise: a 40-page appendix would hold them all)."""
     for n, page in enumerate(pdf.pages, start=1):
-        for k, rows in enumerate(page.extract_tables(), start=1):
-            yield f"page {n}, table {k}", _pdf_grid(rows)
+        try:
+            for k, rows in enumerate(page.extract_tables(), start=1):
+                yield f"page {n}, table {k}", _pdf_grid(rows)
+        finally:
+            page.close()
 
 
 def _pdf_grid(rows: list[list[str | None]]) -> Table:

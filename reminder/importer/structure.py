@@ -75,6 +75,10 @@ def _section_of(line: Line) -> str | None:
     heads = _LEADING_ROMAN.match(content) or _SECTION_WORD.match(content)
     if not line.number and not others and heads:
         return content
+    number = " ".join(line.number.split())
+    whole = _LEADING_ROMAN.match(number) or _SECTION_WORD.match(number)
+    if whole and not others:  # "II. NHIỆM VỤ CỤ THỂ" written in the number column
+        return f"{number} {content}".strip()
     return None
 
 
