@@ -151,8 +151,11 @@ def test_every_numeric_key_has_a_range(k: NumericKey) -> None:
 
 @pytest.mark.parametrize("literal", VALUES)
 @pytest.mark.parametrize("k", KEYS, ids=lambda k: k.dotted)
-def test_extreme_numbers_are_one_line_or_work(tmp_path: Path, k: NumericKey, literal: str) -> None:
-    """0, -1, 1e308, inf, nan, 2**63 on a numeric key: one problem at its line, or it loads."""
+def test_extreme_numbers_are_one_line_or_work(
+    tmp_path: Path, k: NumericKey, literal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0, -1, 1e308, inf, nan, 2**63 on a numeric key: one problem at its line and `check`
+    exits 78 with that line, or it loads."""
     text, line = with_value(k, literal)
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -169,6 +172,9 @@ def test_extreme_numbers_are_one_line_or_work(tmp_path: Path, k: NumericKey, lit
         shown = str(problem)
         assert shown.startswith(f"{path}:{line}: ") and "\n" not in shown
         assert "should be" in problem.message or "expected" in problem.message, shown
+        assert main(["--config", str(path), "check"]) == 78
+        errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith("error: ")]
+        assert [e for e in errors if e.startswith(f"error: {path}:{line}: ")] == [f"error: {shown}"]
         return
     assert within(k, literal), f"{k.dotted} = {literal} was accepted"
     # What the daemon derives from the numbers must be computable too.
