@@ -334,3 +334,23 @@ def test_one_digest_across_plans_grouped_by_plan(
     assert a_head in out and b_head in out
     assert out.index(a_head) < out.index("Nhiệm vụ 2.1 của kh-a") < out.index(b_head)
     assert out.index(b_head) < out.index("Nhiệm vụ 1 của kh-b")
+
+
+def test_an_edited_plan_file_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan file kept in the cache after it checked is checked again once its bytes or the agencies change."""
+    monkeypatch.setenv("REMINDER_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a")))
+    assert [t.name for t in load(cfg).catalog.tasks][:1] == ["kh-a/1"]
+    assert list((tmp_path / "cache" / "plans").glob("*.pickle"))
+    file = tmp_path / "plans" / "kh-a.toml"
+    file.write_text(plan_text("kh-a", lead="so-khong-co"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"kh-a.toml:\d+: tasks\[1\].lead: unknown agency"):
+        load(cfg)
+    file.write_text(plan_text("kh-a"), encoding="utf-8")
+    assert load(cfg).catalog.task("kh-a/1").lead == "so-noi-vu"  # from the cache again
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text.replace('id = "so-noi-vu"', 'id = "so-noi-vu-moi"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown agency or group id 'so-noi-vu'"):
+        load(cfg)
