@@ -213,3 +213,83 @@ def test_section_written_in_the_number_column_is_a_section() -> None:
         ]
     )
     assert [(r.number, r.section) for r in rows] == [("3", "II. NHIỆM VỤ CỤ THỂ")]
+
+
+SEED = ROOT / "tests" / "appendix" / "phu-luc-nhiem-vu.txt"
+
+
+def test_unknown_phrase_is_not_glued_into_the_agency_name(tmp_path: Path) -> None:
+    """In the seed's text, "Khi có yêu cầu Sở Nội vụ" on one line: the phrase (not
+    understood) stops where the known agency's name starts; the lead stays Sở Nội vụ."""
+    text = SEED.read_text(encoding="utf-8").replace(
+        "Hằng năm Sở Nội vụ", "Khi có yêu cầu Sở Nội vụ", 1
+    )
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    result = import_appendix(
+        tmp_path / "a.txt",
+        wanted=None,
+        config_text=(ROOT / "config.toml").read_text(encoding="utf-8"),
+        config_name="config.toml",
+        year=2026,
+        wording=read_wording(ROOT / "templates" / "import.toml"),
+    )
+    first = result.outcome.tasks[0]
+    assert (first.timing, first.recurrence) == ("Khi có yêu cầu", None)
+    assert first.lead is not None and first.lead.id == "so-noi-vu"
+    assert [r.id for r in first.support] == [
+        "truong-chinh-tri",
+        "co-so-dao-tao",
+        "co-quan-dia-phuong",
+    ]
+    assert len(result.outcome.tasks) == 11
+
+
+def _laid_out(rows: list[list[str]]) -> str:
+    widths = (8, 40, 24, 22, 30)
+    header = [
+        "Stt",
+        "Nội dung nhiệm vụ",
+        "Thời gian thực hiện",
+        "Đơn vị chủ trì",
+        "Đơn vị phối hợp",
+    ]
+    lines = ["".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(), ""]
+    for row in rows:
+        lines += ["".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), ""]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("shape", ["layout", "tsv"])
+def test_numbers_above_9999_are_kept_not_glued(tmp_path: Path, shape: str) -> None:
+    """Task numbers 9999, 10000, 10001 each start a task, kept as the appendix's numbers."""
+    rows = [
+        [str(n), f"Nhiệm vụ thứ {n}", "Năm 2027", "Sở Nội vụ", "Sở Tài chính"]
+        for n in (9999, 10000, 10001)
+    ]
+    path = tmp_path / "a.txt"
+    if shape == "layout":
+        path.write_text(_laid_out(rows), encoding="utf-8")
+    else:
+        header = [
+            "STT",
+            "Nội dung nhiệm vụ",
+            "Thời gian thực hiện",
+            "Đơn vị chủ trì",
+            "Đơn vị phối hợp",
+        ]
+        path.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    outcome = import_appendix(
+        path,
+        wanted=None,
+        config_text=(ROOT / "config.toml").read_text(encoding="utf-8"),
+        config_name="config.toml",
+        year=2026,
+        wording=read_wording(ROOT / "templates" / "import.toml"),
+        plan_id="kh-lon",
+    ).outcome
+    assert [(t.label, t.title) for t in outcome.tasks] == [
+        ("9999", "Nhiệm vụ thứ 9999"),
+        ("10000", "Nhiệm vụ thứ 10000"),
+        ("10001", "Nhiệm vụ thứ 10001"),
+    ]
+    assert [t.lead.id if t.lead else None for t in outcome.tasks] == ["so-noi-vu"] * 3

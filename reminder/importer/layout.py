@@ -30,7 +30,7 @@ from reminder.importer.table import (
 )
 
 _GAP = 2  # blank positions that separate two columns
-_NUMBER = re.compile(r"^(\d{1,4})[.)]?$")
+_NUMBER = re.compile(r"^(\d{1,6})[.)]?$")  # 10 000 and more too
 _AFTER_TABLE = re.compile(r"^\s*(?:nơi nhận|tm\.|kt\.|chủ tịch\s*$)", re.IGNORECASE)
 
 

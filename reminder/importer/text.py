@@ -209,6 +209,10 @@ def _row(
         end = _own_end(col, ws, pos, nxt, d)
         if end is None:
             end = _start_of(nxt, ws, pos + 1, d, cols[idx + 2 :]) if nxt else len(ws)
+            if col is Column.TIMING and nxt in (Column.LEAD, Column.SUPPORT):
+                # a phrase not understood ends where a known agency's name begins, even on
+                # its own line ("Khi có yêu cầu Sở Nội vụ"): never glued to the agency
+                end = _first_known(ws, pos + 1, end, d)
             if col is Column.TIMING:
                 row_notes.append(
                     Note("timing_extent", "timing phrase not recognised: its extent is a guess")
@@ -287,6 +291,15 @@ def _followed_ok(ws: list[Word], j: int, nxt: Column | None, d: Directory) -> bo
     if nxt in (Column.LEAD, Column.SUPPORT):
         return _agency_at(ws, j, d)
     return ws[j].line_start
+
+
+def _first_known(ws: list[Word], lo: int, hi: int, d: Directory) -> int:
+    """The first word in [lo, hi) where a known agency's capitalised name starts, else hi."""
+    for k in range(lo, hi):
+        toks = _tokens(ws, k, 16)[0]
+        if ws[k].text[:1].isupper() and names.match_at(d, toks, 0, loose=True) is not None:
+            return k
+    return hi
 
 
 def _agency_at(ws: list[Word], j: int, d: Directory) -> bool:
