@@ -16,6 +16,7 @@ from reminder.model import Catalog, Completion, Frequency, Reminder, Role, Task
 from reminder.occurrences import deadlines
 from reminder.planner import ladder_for, rungs
 from reminder.recipients import reach, successor, task_recipients
+from reminder.vnformat import tuan
 from reminder.workdays import WorkCalendar
 
 Work = tuple[str, str, str]  # (task_id, occurrence, milestone_id or '' for the whole occurrence)
@@ -44,6 +45,7 @@ def reminder_json(r: Reminder) -> dict[str, object]:
         "channel": r.channel,
         "address": r.address,
         "key": r.key,
+        "kind": r.kind,
     }
 
 
@@ -66,13 +68,20 @@ def upcoming_table(
     current: date | None = None
     order = {t.id: i for i, t in enumerate(catalog.tasks)}
     ordered = sorted(
-        reminders, key=lambda r: (r.send_at, order[r.task_id], r.role != Role.LEAD, r.key)
+        reminders,
+        key=lambda r: (r.send_at, order.get(r.task_id, -1), r.role != Role.LEAD, r.key),
     )
     for r in ordered:
         local = r.send_at.astimezone(catalog.calendar.timezone)
         if local.date() != current:
             current = local.date()
             lines.append(f"\n{day(current)} {local:%H:%M}")
+        if r.kind == "summary":
+            lines.append(
+                f"  {'weekly':>13}  summary, {tuan(r.deadline)}\n"
+                f"  {'':>13}  → ops  [{r.channel}] {r.address}"
+            )
+            continue
         task = catalog.task(r.task_id)
         milestone = (
             next(m for m in task.milestones if m.id == r.milestone_id) if task.milestones else None
@@ -80,9 +89,14 @@ def upcoming_table(
         what = f"#{catalog.name_of(task)} {r.occurrence} {milestone.name if milestone else r.milestone_id}"
         lines.append(
             f"  {_lead(r):>13}  deadline {r.deadline:%d/%m/%Y}  {what[:60]}\n"
-            f"  {'':>13}  → {ROLE_VI[r.role]:<8} {_agency_label(catalog, r)}  [{r.channel}] {r.address}"
+            f"  {'':>13}  → {_role(r):<8} {_agency_label(catalog, r)}  [{r.channel}] {r.address}"
         )
     return "\n".join(lines)
+
+
+def _role(r: Reminder) -> str:
+    """chủ trì / phối hợp; "báo cáo" for an escalation (overdue work, to the supervisor)."""
+    return "báo cáo" if r.kind == "escalation" else ROLE_VI[r.role]
 
 
 def _lead(r: Reminder) -> str:

@@ -4,8 +4,11 @@ that says what it does."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pytest
 from helpers import SHIPPED_CONFIG
@@ -129,3 +132,21 @@ def test_no_escalation_for_a_deadline_before_the_plan_was_signed() -> None:
     plan = replace(CATALOG.plan, signed_on=date(2026, 11, 3))
     later = replace(CATALOG, plan=plan, plans={plan.id: plan})
     assert escalations(later, rule, now, now, channels=("email",), cal=CAL) == []
+
+
+def test_upcoming_shows_the_escalations_and_weekly_summaries_that_will_be_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`upcoming` from 01/11/2026, 10 days: the summaries of 02/11 and 09/11 to ops and task
+    10's escalation of 05/11 to the office's leadership, beside the reminders (and in JSON)."""
+    config = str(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    args = ["--config", config, "upcoming", "--now", "2026-11-01T09:00:00+07:00", "--days", "10"]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    assert "weekly  summary, tuần từ 02/11 đến 06/11/2026" in text
+    assert "summary, tuần từ 09/11 đến 13/11/2026" in text
+    assert "→ báo cáo  Lãnh đạo Văn phòng Ủy ban nhân dân tỉnh" in text
+    assert cli.main([*args, "--json"]) == 0
+    kinds = [r["kind"] for r in json.loads(capsys.readouterr().out)]
+    assert kinds.count("summary") == 2 and kinds.count("escalation") == 1
+    assert kinds.count("reminder") == len(kinds) - 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reminder.commands.common import (
@@ -25,7 +25,9 @@ from reminder.exitcodes import (
 from reminder.model import Role
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Mapping
+
+    from reminder.model import Catalog, Completion, Reminder
 
 
 def check(args: argparse.Namespace) -> int:
@@ -112,6 +114,12 @@ def upcoming(args: argparse.Namespace) -> int:
     if args.agency:
         everything = [r for r in everything if args.agency in (r.agency, r.named_as)]
     found = [r for r in everything if not views.finished(r, completions)]
+    followups = _followups(settings, catalog, now, until, completions)
+    if args.agency:
+        followups = [r for r in followups if args.agency in (r.agency, r.named_as)]
+    elif args.plan is None:  # the weekly summary is the whole office's
+        followups += _summaries(settings, catalog, now, until)
+    found = sorted([*found, *followups], key=lambda r: (r.send_at, r.key))
     if args.json:
         print(views.upcoming_json(found))
     else:
@@ -122,6 +130,39 @@ def upcoming(args: argparse.Namespace) -> int:
         if lines:
             print("\n".join(lines))
     return EX_OK
+
+
+def _followups(
+    settings: Settings,
+    catalog: Catalog,
+    now: datetime,
+    until: datetime,
+    completions: Mapping[tuple[str, str, str], Completion],
+) -> list[Reminder]:
+    """The escalations ([escalation]) the daemon will send in [now, until], unless the work
+    is recorded as done first."""
+    if settings.escalation is None:
+        return []
+    from reminder.followup import escalations
+    from reminder.workdays import WorkCalendar
+
+    done = frozenset((t, o, m or None) for t, o, m in completions)
+    cal = WorkCalendar(catalog.calendar)
+    rule = settings.escalation
+    return escalations(catalog, rule, now, until, channels=settings.channels, done=done, cal=cal)
+
+
+def _summaries(
+    settings: Settings, catalog: Catalog, now: datetime, until: datetime
+) -> list[Reminder]:
+    """The weekly summaries ([summary]) the daemon will send in [now, until]."""
+    if settings.summary is None:
+        return []
+    from reminder.followup import summaries
+    from reminder.workdays import WorkCalendar
+
+    cal = WorkCalendar(catalog.calendar)
+    return summaries(catalog, settings.summary, now, until, channels=settings.channels, cal=cal)
 
 
 def explain(args: argparse.Namespace) -> int:
