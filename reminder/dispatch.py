@@ -140,6 +140,10 @@ class Dispatcher:
         # Keys in the catch-up window this process has sent: SENT is final, so they need no
         # claim at each later wake-up (a write transaction that would find them all SENT).
         self.sent_here: set[str] = set()
+        # Keys in the catch-up window this process has claimed (won or not) or given up:
+        # each has a ledger row, so when it slides into the look-back it is not offered to
+        # record_missed (an INSERT … ON CONFLICT DO NOTHING that would find them all).
+        self.with_row: set[str] = set()
         self.owner = owner_id()
         self.rng = random.Random()  # the order this process takes a large batch's slices in
         # Seconds a batch waits for a ledger that refuses writes before it stops
@@ -239,8 +243,9 @@ class Dispatcher:
         """Plan, claim, render and send everything due at `now`."""
         outcome = Outcome()
         recent, older = await asyncio.to_thread(self.due, now)
-        # The look-back slides a little at each wake-up: only its new keys can lack a row.
-        fresh = [r for r in older if r.key not in self.has_row]
+        # The look-back slides a little at each wake-up: only its new keys can lack a row,
+        # and of those only the ones this process did not claim while they were recent.
+        fresh = [r for r in older if r.key not in self.has_row and r.key not in self.with_row]
         missed = await asyncio.to_thread(self.ledger.record_missed, fresh, now)
         self.has_row = {r.key for r in older}
         for r in missed:
@@ -257,13 +262,17 @@ class Dispatcher:
             log.log(level, "gave up (%s): key=%s", why, key)
         outcome.gave_up += len(ended)
         ended_keys = {key for key, _why, _level in ended}
-        self.sent_here &= {r.key for r in recent}
+        recent_keys = {r.key for r in recent}
+        self.sent_here &= recent_keys
+        self.with_row &= recent_keys
+        self.with_row |= ended_keys
         skip = ended_keys | self.sent_here
         todo = [r for r in recent if r.key not in skip] + retries
         late_keys = {r.key for r in todo if now - r.send_at > LATE_AFTER}
         try:
             for part in _slices(todo, self.rng):
                 claimed = await self._claim(part, now, late_keys)
+                self.with_row.update(r.key for r in part)  # inserted, or already there
                 if claimed:
                     await self.send(claimed, now, late_keys, outcome)
         finally:

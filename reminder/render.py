@@ -220,6 +220,9 @@ class Renderer:
         text_answers: bool = False,
     ) -> None:
         self.catalog = catalog
+        # each agency as the templates see it, for the catalog it was made from (a copy of
+        # this renderer given another catalog starts afresh: see _agency_view)
+        self._views: tuple[Catalog, dict[str, AgencyView]] = (catalog, {})
         self.answers = answers
         self.text_answers = text_answers  # Zalo: the daemon reads answers such as "xong 3"
         self.template_dir = Path(template_dir) if template_dir else default_template_dir()
@@ -498,6 +501,17 @@ class Renderer:
             raise ValueError(f"unknown agency {agency_id!r}") from None
 
     def _agency_view(self, agency_id: str) -> AgencyView:
+        """The agency as the templates see it; made once per agency and catalog (a digest
+        names the same few agencies in every item)."""
+        catalog, views = self._views
+        if catalog is not self.catalog:
+            catalog, views = self._views = (self.catalog, {})
+        view = views.get(agency_id)
+        if view is None:
+            view = views[agency_id] = self._make_agency_view(agency_id)
+        return view
+
+    def _make_agency_view(self, agency_id: str) -> AgencyView:
         agency = self._agency(agency_id)
         successor: str | None = None
         seen = {agency.id}

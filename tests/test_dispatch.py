@@ -520,6 +520,31 @@ async def test_reminders_from_before_the_first_send_are_never_missed(
     assert before_install and not any(r.key in rows for r in before_install)
 
 
+async def test_keys_sent_here_are_not_offered_as_missed_when_they_leave_the_window(
+    email_rig: Rig, smtp_server: FakeSMTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wake-up after the catch-up window passed the sent keys writes no missed rows for them."""
+    offered: list[str] = []
+    record_missed = email_rig.ledger.record_missed
+
+    def spy(reminders: list[Reminder], now: datetime) -> list[Reminder]:
+        offered.extend(r.key for r in reminders)
+        return record_missed(reminders, now)
+
+    monkeypatch.setattr(email_rig.ledger, "record_missed", spy)
+    first = await email_rig.cycle(NOW)
+    assert first.sent
+    sent = {k for k, row in email_rig.rows().items() if row.status is Status.SENT}
+    assert len(sent) == first.sent
+
+    past = NOW + email_rig.settings.catch_up + timedelta(minutes=5)
+    later = await email_rig.cycle(past)
+
+    assert email_rig.dispatcher.due(past)[1], "the sent keys are in the look-back now"
+    assert later.missed == 0 and not sent & set(offered)
+    assert all(row.status is Status.SENT for k, row in email_rig.rows().items() if k in sent)
+
+
 async def test_done_occurrence_gets_no_more_reminders(
     email_rig: Rig, smtp_server: FakeSMTPServer
 ) -> None:
