@@ -38,6 +38,7 @@ from fakes.notify_socket import FakeNotifySocket
 from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import FakeTelegramAPI
 from pgcluster import PgCluster, find_bindir
+from slowfirst import DURATIONS, Timings, slowest_first
 
 from reminder.logs import NOISY_LOGGERS, _ReminderHandler
 
@@ -75,13 +76,45 @@ def _holiday_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     mp.undo()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test's own `@pytest.mark.timeout(N)` becomes N x PATIENCE (tests/fakes): like the
-    waits inside it, it bounds a hung test, not the speed of a loaded machine."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest tests first (tests/slowfirst.py). A test's own `@pytest.mark.timeout(N)`
+    becomes N x PATIENCE (tests/fakes): like the waits inside it, it bounds a hung test, not
+    the speed of a loaded machine."""
+    slowest_first(items, _known_durations(config))
     for item in items:
         mark = item.get_closest_marker("timeout")
         if mark is not None and mark.args:
             item.add_marker(pytest.mark.timeout(patient(mark.args[0])), append=False)
+
+
+def _known_durations(config: pytest.Config) -> dict[str, float]:
+    """The durations of the last runs: a worker's copy from the controller, else the cache."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return dict(workerinput.get(DURATIONS, {}))
+    cache: pytest.Cache | None = getattr(config, "cache", None)  # None: -p no:cacheprovider
+    return dict(cache.get(DURATIONS, {})) if cache is not None else {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: every worker gets the same copy of the durations to sort by."""
+    node.workerinput[DURATIONS] = _known_durations(node.config)
+
+
+_timings = Timings()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Time each test (in the controller, which gets every worker's reports)."""
+    _timings.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a -n 0 run) keeps this session's durations for the next one."""
+    cache: pytest.Cache | None = getattr(session.config, "cache", None)
+    if not hasattr(session.config, "workerinput") and cache is not None:
+        _timings.save(cache)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

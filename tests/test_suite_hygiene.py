@@ -4,9 +4,11 @@ does not break or litter a later test run in the same worker."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import PATIENCE, patient
+from slowfirst import slowest_first
 
 pytest_plugins = ["pytester"]
 
@@ -48,3 +50,37 @@ def test_a_timeout_mark_is_multiplied_by_the_patience(request: pytest.FixtureReq
     """A test's own timeout mark bounds a hung test, not a loaded machine: x PATIENCE."""
     mark = request.node.get_closest_marker("timeout")
     assert PATIENCE >= 2 and mark is not None and mark.args[0] == patient(10)
+
+
+class _Item:
+    """What slowfirst reads of a pytest item: its id and its timeout mark."""
+
+    def __init__(self, nodeid: str, timeout: float | None = None) -> None:
+        self.nodeid = nodeid
+        self.mark = pytest.mark.timeout(timeout).mark if timeout is not None else None
+
+    def get_closest_marker(self, name: str) -> pytest.Mark | None:
+        return self.mark if name == "timeout" else None
+
+
+def test_the_slowest_tests_are_handed_out_first() -> None:
+    """Tests that took SLOW seconds or more last time, or carry a long timeout mark, come
+    first, slowest first; the others keep their order."""
+    items: list[Any] = [
+        _Item("a::quick"),
+        _Item("a::slow", timeout=40),  # never timed: a quarter of its mark, 10 s
+        _Item("b::quick"),
+        _Item("b::slowest"),
+        _Item("c::timed_quick", timeout=40),
+        _Item("c::quick"),
+    ]
+    known = {"b::slowest": 60.0, "c::timed_quick": 0.5, "a::quick": 0.1}
+    slowest_first(items, known)
+    assert [i.nodeid for i in items] == [
+        "b::slowest",
+        "a::slow",
+        "a::quick",
+        "b::quick",
+        "c::timed_quick",
+        "c::quick",
+    ]
