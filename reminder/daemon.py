@@ -251,7 +251,7 @@ class Daemon:
         START_WAIT; then say why and return None: the daemon exits 75 (EX_TEMPFAIL) and
         systemd starts it again later. None too when SIGTERM comes meanwhile."""
         s = self.settings
-        deadline = time.monotonic() + START_WAIT
+        deadline: float | None = None  # from the first failure: a slow first try counts not
         said = False
         while True:
             try:
@@ -261,6 +261,7 @@ class Daemon:
             except LedgerUnreachable as exc:
                 if self.stop_event.is_set():
                     return None
+                deadline = time.monotonic() + START_WAIT if deadline is None else deadline
                 if time.monotonic() >= deadline:
                     log.error(
                         "%s; gave up after %.0f s (exit 75: systemd tries again)", exc, START_WAIT
