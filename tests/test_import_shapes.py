@@ -124,7 +124,8 @@ def test_imported_tasks_carry_section_product_note_into_check_and_messages(
     tmp_path: Path,
 ) -> None:
     """Merged into the shipped config, the imported tasks pass `check` (their review items
-    listed as warnings) and their section, product and note reach the reminder e-mail."""
+    listed as warnings) and their section, product and note reach the reminder e-mail;
+    product and note reach the report's overdue list."""
     from reminder.config import load
     from reminder.model import Role
     from reminder.render import Renderer
@@ -165,6 +166,13 @@ def test_imported_tasks_carry_section_product_note_into_check_and_messages(
     assert "Thuộc mục: I. NHIỆM VỤ CHUNG › 2. Phát triển nguồn nhân lực" in text
     assert "Sản phẩm: Đề án thu hút" in text
     assert "Ghi chú: Chuyển tiếp từ năm 2026" in text
+    from reminder import report
+
+    now = datetime(2027, 7, 5, 9, tzinfo=VN_TZ)
+    overdue = report.build(settings.catalog, {}, date(2027, 1, 1), date(2027, 12, 31), now)
+    page = report.html(overdue)  # task 2.2 is overdue on 05/07/2027: in the overdue list
+    assert "Thu hút chuyên gia, nhà khoa học về công tác tại tỉnh – Sản phẩm: Đề án thu hút" in page
+    assert "Ghi chú: Chuyển tiếp từ năm 2026" in page
 
 
 def test_plan_file_written_for_plans_folder_loads_with_the_appendix_numbers(
@@ -293,3 +301,32 @@ def test_numbers_above_9999_are_kept_not_glued(tmp_path: Path, shape: str) -> No
         ("10001", "Nhiệm vụ thứ 10001"),
     ]
     assert [t.lead.id if t.lead else None for t in outcome.tasks] == ["so-noi-vu"] * 3
+
+
+def test_a_row_split_across_pdf_pages_is_joined() -> None:
+    """Page 2 repeats the header and goes on with the rest of task 1's row (no number):
+    the text joins task 1; the next numbered row is task 2."""
+    from reminder.importer.grid import cell, lines_of
+    from reminder.importer.structure import structure
+    from reminder.importer.table import Column
+
+    head = ["STT", "Nội dung nhiệm vụ", "Thời gian thực hiện", "Đơn vị chủ trì", "Đơn vị phối hợp"]
+    page1 = [head, ["1", "Rà soát, sắp xếp mạng lưới", "Năm 2027", "Sở Nội vụ", "Sở Tài chính,"]]
+    page2 = [
+        head,
+        ["", "cơ sở đào tạo trên địa bàn", "", "", "Sở Giáo dục và Đào tạo"],
+        ["2", "Tổng kết", "Quý IV/2027", "Sở Tài chính", ""],
+    ]
+    rows = structure(
+        lines_of(
+            [
+                (f"page {n}", [[cell(v) for v in r] for r in t])
+                for n, t in enumerate((page1, page2), 1)
+            ]
+        )
+    )
+    assert [r.number for r in rows] == ["1", "2"]
+    assert (
+        rows[0].cells[Column.CONTENT] == "Rà soát, sắp xếp mạng lưới\ncơ sở đào tạo trên địa bàn"
+    )
+    assert rows[0].cells[Column.SUPPORT] == "Sở Tài chính,\nSở Giáo dục và Đào tạo"
