@@ -326,7 +326,5 @@ def test_a_row_split_across_pdf_pages_is_joined() -> None:
         )
     )
     assert [r.number for r in rows] == ["1", "2"]
-    assert (
-        rows[0].cells[Column.CONTENT] == "Rà soát, sắp xếp mạng lưới\ncơ sở đào tạo trên địa bàn"
-    )
+    assert rows[0].cells[Column.CONTENT] == "Rà soát, sắp xếp mạng lưới\ncơ sở đào tạo trên địa bàn"
     assert rows[0].cells[Column.SUPPORT] == "Sở Tài chính,\nSở Giáo dục và Đào tạo"
