@@ -5,6 +5,7 @@ shared chat module, setWebhook on the fake Zalo Bot API, and the configuration i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -127,6 +128,28 @@ async def test_missing_or_wrong_secret_is_refused(
     assert site.ledger.completions.current("nv01") == {}
     lines = [r.getMessage() for r in caplog.records if "webhook call refused" in r.getMessage()]
     assert len(lines) == 1 and SECRET not in caplog.text
+
+
+async def test_secret_header_not_utf8_is_refused(site: Site) -> None:
+    """A secret header whose bytes are not UTF-8 gets 403, not a server error."""
+    host, port = site.url.split("//")[1].split("/")[0].split(":")
+    body = json.dumps(update(NOI_VU, "xong 1")).encode()
+    request = (
+        b"POST /zalo/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + SECRET_HEADER.encode()
+        + b": \xff\xfe\x80"
+        + SECRET.encode()
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(request)
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.split()[1] == b"403"
+    assert site.hook.handled == 0 and site.ledger.completions.current("nv01") == {}
 
 
 async def test_bad_body_is_refused(site: Site) -> None:

@@ -252,10 +252,13 @@ class ZaloWebhook:
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
-    """The webhook's secret header, compared in constant time."""
+    """The webhook's secret header, compared in constant time. aiohttp hands over a header's
+    bytes that are not UTF-8 as surrogates: they are compared as the bytes they were."""
     if not given or not expected:
         return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 def webhook_update(body: object) -> Update | None:
