@@ -25,8 +25,10 @@ from reminder.status import (
     Item,
     Row,
     State,
+    by_plan,
     classify,
     counts_for,
+    late_plans,
     matrix,
     period_deadlines,
     totals,
@@ -111,6 +113,19 @@ _SHORT = {
 }
 
 
+def plan_lines(report: Report) -> list[str]:
+    """The office's plans: counts per class, and who is late in each (several plans only)."""
+    names = report.catalog.agencies
+    out = ["Theo kế hoạch:"]
+    for r in by_plan(report.catalog, report.items):
+        counts = ", ".join(f"{_SHORT[s].lower()} {r.counts[s]}" for s in State if r.counts[s])
+        out.append(f"  {r.plan}: {r.title} — {counts or 'không có hạn trong kỳ'}")
+        if r.late:
+            late = "; ".join(f"{names[a].name} ({n})" for a, n in r.late.items())
+            out.append(f"    chậm, quá hạn: {late}")
+    return [*out, ""]
+
+
 def rate_text(row: Row) -> str:
     """ "75,0%", or "–" when nothing is due yet."""
     rate = row.on_time_rate
@@ -140,11 +155,15 @@ def table(report: Report) -> str:
         line(body[-1]),
         "",
     ]
+    if len(report.catalog.plans) > 1:
+        out += plan_lines(report)
     overdue = report.overdue
+    several = len(report.catalog.plans) > 1
     out.append(f"{LABELS[State.OVERDUE]}: {len(overdue)}")
     for i in overdue:
+        number = f"{i.plan}/{i.task_number}" if several else i.task_number
         out.append(
-            f"  NV {i.task_number:>2} {ky(i.occurrence):<10} {i.milestone_name} — hạn {ngay(i.deadline or report.last)}, "
+            f"  NV {number:>2} {ky(i.occurrence):<10} {i.milestone_name} — hạn {ngay(i.deadline or report.last)}, "
             f"quá {i.days} ngày — {i.agency_label}"
         )
     entered = report.entered_late
@@ -267,6 +286,16 @@ def json_text(report: Report) -> str:
         "classes": {s.value: s.label for s in State},
         "agencies": [_row_json(r) for r in report.rows],
         "total": _row_json(report.total),
+        "plans": [
+            {
+                "plan": r.plan,
+                "title": r.title,
+                **{s.value: r.counts[s] for s in State},
+                "late_agencies": r.late,
+            }
+            for r in by_plan(report.catalog, report.items)
+        ],
+        "late_in_plans": late_plans(report.items),
         "items": [item_json(i) for i in report.items],
     }
     # No indent: json's C encoder (indenting falls back to the pure-Python one, 8× slower

@@ -99,6 +99,7 @@ class Item:
     completion: Completion | None = None
     progress: bool = False  # a progress report (ongoing task, period): not the task's deadline
     entered_late: bool = False  # the completion was recorded after the report's `now`
+    plan: str = ""  # the id of the task's plan
 
 
 @dataclass(slots=True)
@@ -207,6 +208,43 @@ def matrix(catalog: Catalog, items: Iterable[Item]) -> list[Row]:
     return sorted(rows.values(), key=lambda r: order.get(r.agency, len(order)))
 
 
+@dataclass(slots=True)
+class PlanRow:
+    """One plan's line: counts per class, and the agencies (their rows' ids) with work done
+    late or overdue in it, with how many items each."""
+
+    plan: str
+    title: str
+    counts: dict[State, int] = field(default_factory=lambda: dict.fromkeys(State, 0))
+    late: dict[str, int] = field(default_factory=dict)  # agency → done late + overdue
+
+
+LATE = (State.DONE_LATE, State.OVERDUE)
+
+
+def by_plan(catalog: Catalog, items: Iterable[Item]) -> list[PlanRow]:
+    """One row per plan of the catalog, in its order (plans with nothing in the period too):
+    the office's view of which agency is late in which plan."""
+    rows = {pid: PlanRow(pid, p.title) for pid, p in catalog.plans.items()}
+    for item in items:
+        row = rows.get(item.plan)
+        if row is None:
+            continue
+        row.counts[item.state] += 1
+        if item.state in LATE:
+            row.late[item.counted_for] = row.late.get(item.counted_for, 0) + 1
+    return list(rows.values())
+
+
+def late_plans(items: Iterable[Item]) -> dict[str, list[str]]:
+    """Agency (its row's id) → the plans in which it has work done late or overdue."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if item.state in LATE and item.plan not in out.setdefault(item.counted_for, []):
+            out[item.counted_for].append(item.plan)
+    return {a: plans for a, plans in out.items() if plans}
+
+
 def totals(rows: Iterable[Row]) -> Row:
     """The sum of the rows (the matrix's last line)."""
     out = Row("", "Tổng cộng")
@@ -285,6 +323,7 @@ def _classify(
         completion=done,
         progress=ms.progress,
         entered_late=done is not None and done.recorded_at > now,
+        plan=task.plan,
     )
 
 

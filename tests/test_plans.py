@@ -354,3 +354,25 @@ def test_an_edited_plan_file_is_checked_again(
     cfg.write_text(text.replace('id = "so-noi-vu"', 'id = "so-noi-vu-moi"', 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown agency or group id 'so-noi-vu'"):
         load(cfg)
+
+
+def test_the_office_report_says_who_is_late_in_which_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report (JSON and table) counts per plan and names the agencies late in each; --plan narrows it to one."""
+    b = plan_text("kh-b", ("1",), lead="so-tai-chinh")
+    cfg = office(tmp_path, ("kh-a.toml", plan_text("kh-a", ("1", "2.1"))), ("kh-b.toml", b))
+    done = ("done", "kh-a/2.1", "2026", "--on", "2026-12-01", "--now", "2026-12-21T09:00:00+07:00")
+    assert check(capsys, cfg, *done)[0] == 0
+    when = ("--year", "2026", "--now", "2027-01-10T09:00:00+07:00")
+    code, out, _ = check(capsys, cfg, "report", "--format", "json", *when)
+    assert code == 0
+    doc = json.loads(out)
+    plans = {p["plan"]: (p["done_on_time"], p["overdue"], p["late_agencies"]) for p in doc["plans"]}
+    assert plans == {"kh-a": (1, 1, {"so-noi-vu": 1}), "kh-b": (0, 1, {"so-tai-chinh": 1})}
+    assert doc["late_in_plans"] == {"so-noi-vu": ["kh-a"], "so-tai-chinh": ["kh-b"]}
+    code, out, _ = check(capsys, cfg, "report", *when)
+    assert "  kh-b: Kế hoạch kh-b — quá hạn 1\n    chậm, quá hạn: Sở Tài chính (1)" in out
+    assert "NV kh-a/1 " in out
+    code, out, _ = check(capsys, cfg, "report", "--format", "json", "--plan", "kh-b", *when)
+    assert [i["task"] for i in json.loads(out)["items"]] == ["kh-b/1"]

@@ -155,6 +155,8 @@ def test_json_fields_are_the_documented_ones() -> None:
         "classes",
         "agencies",
         "total",
+        "plans",
+        "late_in_plans",
         "items",
     }
     assert doc["schema"] == "reminder.report/1" and doc["now"] == "2027-01-05T09:00:00+07:00"
