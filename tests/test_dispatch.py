@@ -545,6 +545,48 @@ async def test_keys_sent_here_are_not_offered_as_missed_when_they_leave_the_wind
     assert all(row.status is Status.SENT for k, row in email_rig.rows().items() if k in sent)
 
 
+async def test_a_wake_up_plans_only_the_look_back_it_has_not_seen(
+    email_rig: Rig, smtp_server: FakeSMTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wake-up plans the missed look-back only from where the previous wake-up's ended."""
+    await email_rig.cycle(NOW)
+    later = NOW + timedelta(days=2)
+    await email_rig.cycle(later)
+    asked: list[tuple[datetime, datetime]] = []
+    plan = email_rig.dispatcher._plan
+
+    def spy(since: datetime, until: datetime, done: Any) -> list[Reminder]:
+        asked.append((since, until))
+        return plan(since, until, done)
+
+    monkeypatch.setattr(email_rig.dispatcher, "_plan", spy)
+    await email_rig.cycle(later + timedelta(minutes=5))
+
+    assert min(since for since, _until in asked) == later - email_rig.settings.catch_up
+
+
+async def test_work_undone_after_its_look_back_was_seen_is_recorded_missed(
+    email_rig: Rig, smtp_server: FakeSMTPServer
+) -> None:
+    """A completion undone later brings its unsent reminders of the look-back back: MISSED."""
+    await email_rig.cycle(NOW)
+    instant = datetime(2026, 12, 8, 8, 0, tzinfo=VN_TZ)
+    [r, *_] = [r for r in email_rig.due(instant, "email") if r.send_at == instant]
+    work = (r.task_id, r.occurrence, r.milestone_id)
+    gone = [x for x in email_rig.due(instant) if (x.task_id, x.occurrence, x.milestone_id) == work]
+    email_rig.ledger.record_done(*work, NOW + timedelta(hours=1))
+    down_until = instant + timedelta(hours=25)
+
+    first = await email_rig.cycle(down_until)
+
+    assert first.missed and not any(x.key in email_rig.rows() for x in gone)
+    email_rig.ledger.completions.undo(*work, now=down_until + timedelta(minutes=1))
+    again = await email_rig.cycle(down_until + timedelta(minutes=5))
+    rows = email_rig.rows()
+    assert again.missed == len(gone)
+    assert all(rows[x.key].status is Status.MISSED for x in gone)
+
+
 async def test_done_occurrence_gets_no_more_reminders(
     email_rig: Rig, smtp_server: FakeSMTPServer
 ) -> None:
