@@ -456,6 +456,7 @@ def letter(report: Report, renderer: Renderer) -> Letter:
         weights=(6, 28, 17, 15, 14, 14, 14),
     )
     agency = report.catalog.agencies[report.agency].name if report.agency else None
+    plans = list(report.catalog.plans.values())  # several: a whole-office report
     return Letter(
         parent=say("parent", office),
         issuer=say("issuer", office),
@@ -464,9 +465,17 @@ def letter(report: Report, renderer: Renderer) -> Letter:
         motto=say("motto"),
         date_line=say("date_line", office, now.date()),
         kind=say("kind"),
-        summary=say("summary", plan, agency),
+        summary=(
+            say("summary", plan, agency)
+            if len(plans) <= 1
+            else say("summary_office", len(plans), agency)
+        ),
         scope=say("scope", report.first, report.last, now),
-        opening=say("opening", office, plan),
+        opening=(
+            say("opening", office, plan)
+            if len(plans) <= 1
+            else say("opening_office", office, plans)
+        ),
         matrix_title=say("section_matrix"),
         totals=say("totals", report.total, list(State), rate_text(report.total)),
         matrix=matrix,

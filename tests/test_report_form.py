@@ -157,3 +157,19 @@ def test_report_format_docx_writes_the_file_and_needs_o(tmp_path: Path) -> None:
     assert lines(right)[-1] == "An Giang, ngày 07 tháng 12 năm 2026"
     refused = subprocess.run([*cmd, *now], capture_output=True, cwd=tmp_path)
     assert refused.returncode == 64 and b"-o FILE" in refused.stderr
+
+
+def test_a_whole_office_report_of_several_plans_cites_each_plan() -> None:
+    """Two plans: "Tình hình thực hiện nhiệm vụ theo 2 kế hoạch đang theo dõi", and the opening
+    cites both plans (with their number), not the first plan's title as if it were the only."""
+    first = SETTINGS.catalog.plan
+    second = replace(first, id="kh-45", title="Kế hoạch đào tạo", number="45/KH-UBND")
+    catalog = replace(SETTINGS.catalog, plans={first.id: first, second.id: second})
+    rep = report.build(catalog, {}, date(2026, 1, 1), date(2026, 12, 31), NOW, office=SIGNED)
+    doc = docx.Document(io.BytesIO(docx_bytes(rep)))
+    texts = [p.text for p in doc.paragraphs]
+    assert texts[texts.index("BÁO CÁO") + 1] == (
+        "Tình hình thực hiện nhiệm vụ theo 2 kế hoạch đang theo dõi"
+    )
+    opening = next(t for t in texts if t.startswith("Văn phòng Ủy ban nhân dân tỉnh báo cáo"))
+    assert first.title in opening and "Kế hoạch số 45/KH-UBND" in opening
