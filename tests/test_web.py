@@ -250,7 +250,9 @@ async def test_task_page_shows_records(tmp_path: Path) -> None:
         await site.login()
         status, page, _ = await site.get("/nhiem-vu/nv01")
         missing, _, _ = await site.get("/nhiem-vu/nv77")
+        named, by_name, _ = await site.get("/nhiem-vu/ke-hoach/1")  # <plan>/<number>
     assert status == 200 and missing == 404
+    assert named == 200 and "Nhiệm vụ số 1" in by_name
     assert "Nhiệm vụ số 1" in page and "31/03/2026" in page
     assert "hoàn thành ngày 02/04/2026" in page and "ops:chi" in page
 

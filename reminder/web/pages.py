@@ -182,7 +182,7 @@ class Site:
             web.post("/dang-nhap", self.login),
             web.post("/dang-xuat", self.logout),
             web.get("/", self.status_page),
-            web.get("/nhiem-vu/{task}", self.task_page),
+            web.get("/nhiem-vu/{task:.+}", self.task_page),  # a name: "<plan>/<number>"
             web.get("/xac-nhan/{token}", self.confirm_form),
             web.post("/xac-nhan/{token}", self.confirm),
             web.get("/lich/{name}", self.calendar),
@@ -353,7 +353,7 @@ class Site:
         settings = self.settings()
         try:
             task = settings.catalog.task(request.match_info["task"])
-        except KeyError:
+        except LookupError:  # unknown, or a bare number several plans have
             return self.page("refused.html", 404, reason="khong-co-nhiem-vu")
         data = await asyncio.to_thread(self._task, settings, task)
         return self.page(
