@@ -172,7 +172,7 @@ async def test_press_before_an_assigned_deadline_records(bot: Bot) -> None:
     assert record.done_on == date(2026, 12, 1) and "Lan Nguyễn" in record.by
     assert not bot.api.answers[-1].show_alert
     assert "Đã ghi nhận hoàn thành nhiệm vụ số 7 ngày 01/12/2026, bởi Lan Nguyễn" in answer
-    assert "kỳ 2026-12-15" in answer
+    assert "kỳ ngày 15/12/2026" in answer
 
 
 async def test_press_before_the_first_reminder_says_when(bot: Bot) -> None:
