@@ -166,6 +166,12 @@ def test_imported_tasks_carry_section_product_note_into_check_and_messages(
     assert "Thuộc mục: I. NHIỆM VỤ CHUNG › 2. Phát triển nguồn nhân lực" in text
     assert "Sản phẩm: Đề án thu hút" in text
     assert "Ghi chú: Chuyển tiếp từ năm 2026" in text
+    from dataclasses import replace
+
+    chat = replace(reminder, channel="telegram", address="-1001000000001")
+    telegram = Renderer(settings.catalog).render([chat], today=date(2027, 6, 23)).text
+    assert "Sản phẩm: Đề án thu hút" in telegram
+    assert "Ghi chú: Chuyển tiếp từ năm 2026" in telegram
     from reminder import report
 
     now = datetime(2027, 7, 5, 9, tzinfo=VN_TZ)
