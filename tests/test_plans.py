@@ -263,6 +263,8 @@ def test_plans_lists_each_plan_with_its_counts(
     assert got == {"kh-a": ([2026, 2030], 3, 1, 1, 1), "kh-b": ([2026, 2030], 1, 0, 0, 1)}
     code, out, _ = check(capsys, cfg, "plans", "--now", "2027-01-10T09:00:00+07:00")
     assert code == 0 and "kh-a                 2026–2030      3       1     1       1" in out
+    code, out, _ = check(capsys, cfg, "done", "--list")
+    assert "done  kh-a/1 2026 bao-cao  on 20/12/2026" in out and "done  kh-a/2.1 2026 *" in out
 
 
 def test_archive_stops_a_plan_and_keeps_its_file(

@@ -106,12 +106,13 @@ def _done_list(settings: Settings, task_ref: str | None) -> int:
     finally:
         ledger.close()
     tz = settings.catalog.calendar.timezone
-    numbers = {t.id: t.number for t in settings.catalog.tasks}
+    cat = settings.catalog
+    labels = {t.id: t.id if t.id == t.name else f"{cat.name_of(t)}/{t.id}" for t in cat.tasks}
     if not events:
         print("no completion records")
     for e in events:
         at = e.recorded_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        work = f"{numbers.get(e.task_id, '?')}/{e.task_id} {e.occurrence} {e.milestone_id or '*'}"
+        work = f"{labels.get(e.task_id, '?/' + e.task_id)} {e.occurrence} {e.milestone_id or '*'}"
         on = f"on {ngay(e.done_on)}" if e.done_on else ""
         extra = "  ".join(x for x in (on, f"by {e.by}" if e.by else "", e.ref, e.note) if x)
         print(f"#{e.id}  {at}  {e.action:<4}  {work}  {extra}".rstrip())
