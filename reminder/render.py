@@ -314,6 +314,7 @@ class Renderer:
         full = {
             **context,
             "plan": self.catalog.plan,
+            "several_plans": len(self.catalog.plans) > 1,  # name tasks "<plan>/<number>"
             "today": today,
             "late": late,
             "channel": first.channel,

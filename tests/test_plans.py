@@ -378,3 +378,25 @@ def test_the_office_report_says_who_is_late_in_which_plan(
     assert "NV kh-a/1 " in out
     code, out, _ = check(capsys, cfg, "report", "--format", "json", "--plan", "kh-b", *when)
     assert [i["task"] for i in json.loads(out)["items"]] == ["kh-b/1"]
+
+
+def test_the_weekly_summary_names_tasks_with_their_plan(tmp_path: Path) -> None:
+    """With several plans the weekly summary (and escalations) name each task <plan>/<number>."""
+    from datetime import datetime, time
+
+    from reminder.followup import summaries, summary_context
+    from reminder.model import VN_TZ, Summary
+    from reminder.render import Renderer
+    from reminder.workdays import WorkCalendar
+
+    cfg = office(
+        tmp_path, ("kh-a.toml", plan_text("kh-a", ("1",))), ("kh-b.toml", plan_text("kh-b", ("1",)))
+    )
+    catalog = load(cfg).catalog
+    cal = WorkCalendar(catalog.calendar)
+    monday = datetime(2026, 12, 21, 8, 0, tzinfo=VN_TZ)
+    rule = Summary(0, time(8), emails=("vanphong@tinh.example",))
+    weekly = summaries(catalog, rule, monday, monday, channels=("email",), cal=cal)
+    context = summary_context(catalog, rule, {}, monday, cal)
+    text = Renderer(catalog).render_followup(weekly, context, today=monday.date()).text
+    assert "Nhiệm vụ số kh-a/1 (năm 2026)" in text and "Nhiệm vụ số kh-b/1 (năm 2026)" in text
