@@ -77,12 +77,16 @@ def test_run_once_gives_up_on_a_full_ledger_with_exit_75(
     finally:
         proc.kill()
     assert proc.returncode == 75, err
-    assert smtp.count() == 5  # they went out before the marks were refused
+    # How many leave before the first refused mark holds the rest back depends on the
+    # machine's speed; the line counts exactly those that went out.
+    sent = smtp.count()
+    assert 1 <= sent <= 5
     said = [line for line in err.splitlines() if line.startswith("reminder run: ")]
     assert said == [
         f"reminder run: the ledger sqlite:///{tmp_path / 'ledger.db'} refuses writes (attempt "
-        "to write a readonly database): gave up waiting after 2 s; 5 reminder(s) sent but not "
-        "recorded stay claimed (the next run sends them again): free space and run again"
+        f"to write a readonly database): gave up waiting after 2 s; {sent} reminder(s) sent "
+        "but not recorded stay claimed (the next run sends them again): free space and run "
+        "again"
     ], err
     assert "ERROR reminder.ledger: the ledger" in err and "refuses writes" in err
     assert "Traceback" not in err and out == ""
