@@ -124,3 +124,14 @@ def test_email_footer_says_what_the_link_says(
     else:
         assert not links and "/xac-nhan/" not in text
         assert "trả lời thư này" in footer and "Xác nhận" not in footer
+
+
+async def test_occurrences_are_written_for_readers(tmp_path: Path) -> None:
+    """The confirmation page and the status page write an occurrence as a reader does
+    ("năm 2026"), never as the ledger's label ("Kỳ</dt><dd>2026", "(2026)")."""
+    async with running_site(tmp_path) as site:
+        _, confirm, _ = await site.get(site.confirm_path(LINK))
+        await site.login()
+        _, status, _ = await site.get("/")
+    assert "<dt>Kỳ</dt><dd>năm 2026</dd>" in confirm
+    assert "(năm 2026)" in status and "(2026)" not in status

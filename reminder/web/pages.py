@@ -109,7 +109,7 @@ class Site:
                 lstrip_blocks=True,
             )
             env.filters.update(ngay=vnformat.ngay, thu=vnformat.thu, ngay_dai=vnformat.ngay_dai)
-            env.filters.update(so=vnformat.so)
+            env.filters.update(so=vnformat.so, ky=vnformat.ky)
             self._env = (folder, env)
         return self._env[1]
 
