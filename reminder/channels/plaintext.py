@@ -11,6 +11,8 @@ two), the stricter of the ways a server may count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 SEPARATORS = ("\n\n", "\n", " ")
 
 
@@ -43,21 +45,36 @@ def split_plain(text: str, limit: int) -> list[str]:
 
 
 def _split(text: str, seps: tuple[str, ...], limit: int) -> list[str]:
+    return pack(text, seps, limit, pieces=str.split, hard_cut=_hard_cut)
+
+
+def pack(
+    text: str,
+    seps: tuple[str, ...],
+    limit: int,
+    *,
+    pieces: Callable[[str, str], list[str]],
+    hard_cut: Callable[[str, int], list[str]],
+) -> list[str]:
+    """`text` in runs of at most `limit` UTF-16 units: the `pieces` between the first
+    separator packed greedily, a piece still too long cut again at the next separator, and
+    one longer than `limit` with no separator left cut by `hard_cut`. Telegram's HTML
+    splitter uses it too, with its own pieces (spaces outside tags) and hard cut."""
     if units(text) <= limit:
         return [text]
     if not seps:
-        return _hard_cut(text, limit)
+        return hard_cut(text, limit)
     sep, rest = seps[0], seps[1:]
     out: list[str] = []
     current: str | None = None
     size = 0
-    for piece in text.split(sep):
+    for piece in pieces(text, sep):
         n = units(piece)
         if n > limit:
             if current is not None:
                 out.append(current)
                 current = None
-            out.extend(_split(piece, rest, limit))
+            out.extend(pack(piece, rest, limit, pieces=pieces, hard_cut=hard_cut))
         elif current is None:
             current, size = piece, n
         elif size + len(sep) + n <= limit:

@@ -42,6 +42,7 @@ from telegram.request import HTTPXRequest
 
 from reminder.channels.base import ChannelError, Receipt
 from reminder.channels.pacing import Rate, Window
+from reminder.channels.plaintext import pack, units
 from reminder.model import Message, TelegramSettings
 
 log = logging.getLogger(__name__)
@@ -146,11 +147,6 @@ def is_group(chat: str) -> bool:
 # -- splitting -----------------------------------------------------------------------------
 
 
-def _units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_html(text: str, limit: int = SPLIT_LIMIT) -> list[str]:
     """Split Telegram HTML into parts of at most `limit` UTF-16 units (raw HTML, tags
     included, so each part stays under Telegram's 4096 after parsing).
@@ -164,37 +160,16 @@ def split_html(text: str, limit: int = SPLIT_LIMIT) -> list[str]:
     """
     if limit < 16:
         raise ValueError("limit too small")
-    parts = _split(text, ("\n\n", "\n", " "), limit) if _units(text) > limit else [text]
+    parts = _split(text, ("\n\n", "\n", " "), limit) if units(text) > limit else [text]
     return [p for p in parts if p.strip()]
 
 
 def _split(text: str, seps: tuple[str, ...], limit: int) -> list[str]:
-    if _units(text) <= limit:
-        return [text]
-    if not seps:
-        return _hard_cut(text, limit)
-    sep, rest = seps[0], seps[1:]
-    pieces = _spaces_outside_tags(text) if sep == " " else text.split(sep)
-    out: list[str] = []
-    current: str | None = None
-    size = 0
-    for piece in pieces:
-        n = _units(piece)
-        if n > limit:
-            if current is not None:
-                out.append(current)
-                current = None
-            out.extend(_split(piece, rest, limit))
-        elif current is None:
-            current, size = piece, n
-        elif size + len(sep) + n <= limit:
-            current, size = current + sep + piece, size + len(sep) + n
-        else:
-            out.append(current)
-            current, size = piece, n
-    if current is not None:
-        out.append(current)
-    return out
+    return pack(text, seps, limit, pieces=_pieces, hard_cut=_hard_cut)
+
+
+def _pieces(text: str, sep: str) -> list[str]:
+    return _spaces_outside_tags(text) if sep == " " else text.split(sep)
 
 
 def _spaces_outside_tags(line: str) -> list[str]:
@@ -213,7 +188,7 @@ def _spaces_outside_tags(line: str) -> list[str]:
 
 def _hard_cut(word: str, limit: int) -> list[str]:
     out = []
-    while _units(word) > limit:
+    while units(word) > limit:
         cut = safe = used = 0
         in_tag = in_entity = False
         for i, ch in enumerate(word):

@@ -18,13 +18,13 @@ from telegram.request import HTTPXRequest
 
 from reminder.channels.base import ChannelError
 from reminder.channels.chat import Press, Sender, UpdateHandler
+from reminder.channels.plaintext import units
 from reminder.channels.telegram import (
     _SCRUBBER,
     DEFAULT_BASE_URL,
     SPLIT_LIMIT,
     _channel_error,
     _register_token,
-    _units,
     scrub,
 )
 from reminder.model import TelegramSettings
@@ -133,7 +133,7 @@ class TelegramPoller:
             return
         markup = _without_row(getattr(message, "reply_markup", None), query.data or "")
         text = f"{html_text}\n\n{answer.append_html}"
-        if _units(text) > SPLIT_LIMIT:
+        if units(text) > SPLIT_LIMIT:
             text = answer.append_html
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
