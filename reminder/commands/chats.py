@@ -103,8 +103,6 @@ def _linked_chats(settings: Settings, revoke: str | None) -> int:
 
 def telegram_link(args: argparse.Namespace) -> int:
     """Print a one-time link that ties the chat where it is used to an agency."""
-    import secrets
-
     from reminder.channels.base import ChannelError
     from reminder.channels.telegram import bot_username
 
@@ -121,14 +119,7 @@ def telegram_link(args: argparse.Namespace) -> int:
         username = run_async(bot_username(tg))
     except ChannelError as exc:
         raise UsageError(f"cannot ask Telegram for the bot's name: {exc}", EX_TEMPFAIL) from None
-    code = secrets.token_urlsafe(18)
-    now = datetime.now(VN_TZ)
-    expires = now + timedelta(minutes=tg.code_minutes)
-    ledger = ledger_of(settings)
-    try:
-        ledger.replies.add_code(code, args.agency, now, expires)
-    finally:
-        ledger.close()
+    code, expires = _new_link_code(settings, args.agency, tg.code_minutes)
     agency = settings.catalog.agencies[args.agency].name
     print(f"one-time link for {agency}, valid until {expires.strftime('%d/%m/%Y %H:%M')}:")
     print(f"  private chat or group: https://t.me/{username}?start={code}")
@@ -138,8 +129,6 @@ def telegram_link(args: argparse.Namespace) -> int:
 
 def zalo_link(args: argparse.Namespace) -> int:
     """Print a one-time code that ties the Zalo chat it is sent from to an agency."""
-    import secrets
-
     settings = settings_of(args)
     agency_of(settings, args.agency)
     z = settings.zalo
@@ -149,17 +138,26 @@ def zalo_link(args: argparse.Namespace) -> int:
             f"poll = true in {settings.source} (the daemon receives the code)",
             EX_CONFIG,
         )
-    code = secrets.token_urlsafe(18)
-    now = datetime.now(VN_TZ)
-    expires = now + timedelta(minutes=z.code_minutes)
-    ledger = ledger_of(settings)
-    try:
-        ledger.replies.add_code(code, args.agency, now, expires)
-    finally:
-        ledger.close()
+    code, expires = _new_link_code(settings, args.agency, z.code_minutes)
     agency = settings.catalog.agencies[args.agency].name
     print(f"one-time code for {agency}, valid until {expires.strftime('%d/%m/%Y %H:%M')}:")
     print(f"  {code}")
     print("  send it to the bot on Zalo as a message of its own (private chat, or the group")
     print("  after adding the bot); the bot answers that the chat is linked")
     return EX_OK
+
+
+def _new_link_code(settings: Settings, agency: str, minutes: int) -> tuple[str, datetime]:
+    """A one-time link code for `agency`, kept in the ledger until it expires (Telegram and
+    Zalo alike: the daemon's chat module takes it from either): the code and its expiry."""
+    import secrets
+
+    code = secrets.token_urlsafe(18)
+    now = datetime.now(VN_TZ)
+    expires = now + timedelta(minutes=minutes)
+    ledger = ledger_of(settings)
+    try:
+        ledger.replies.add_code(code, agency, now, expires)
+    finally:
+        ledger.close()
+    return code, expires
