@@ -175,11 +175,16 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 async def _submit(
-    client: aiohttp.ClientSession, url: str, person: str, go: asyncio.Event
+    client: aiohttp.ClientSession,
+    url: str,
+    person: str,
+    ready: asyncio.Queue[None],
+    go: asyncio.Event,
 ) -> tuple[int, str]:
-    """Open the confirmation page, wait for the start signal, submit the form."""
+    """Open the confirmation page, say it is ready, wait for the start signal, submit."""
     async with client.get(url) as r:
         csrf = csrf_of(await r.text())
+    ready.put_nowait(None)
     await go.wait()
     form = {"csrf": csrf, "ngay": "2026-11-30", "nguoi": person, "so_van_ban": ""}
     async with client.post(url, data=form, allow_redirects=False) as r:
@@ -216,14 +221,15 @@ async def test_web_press_and_email_link_at_once_record_once(
         await poller.start()
         try:
             async with aiohttp.ClientSession() as client:
-                go = asyncio.Event()
+                go, ready = asyncio.Event(), asyncio.Queue[None]()
                 forms = [
-                    _submit(client, f"{base}/xac-nhan/{other_mail}", f"Cán bộ {n}", go)
+                    _submit(client, f"{base}/xac-nhan/{other_mail}", f"Cán bộ {n}", ready, go)
                     for n in range(20)
                 ]
-                forms.append(_submit(client, base + mailed, "Người nhận thư", go))
+                forms.append(_submit(client, base + mailed, "Người nhận thư", ready, go))
                 tasks = [asyncio.ensure_future(f) for f in forms]
-                await asyncio.sleep(0.5)  # every page opened, every form ready
+                for _ in forms:  # every page opened, every form ready, however slow the host
+                    await asyncio.wait_for(ready.get(), 60)
                 api.add_callback_query(NOI_VU, press)
                 go.set()
                 pages = await asyncio.gather(*tasks)
