@@ -348,6 +348,7 @@ def _waiting(catalog: Catalog) -> Iterator[Item]:
                 agency_label=agency_label(catalog, task.lead),
                 state=State.WAITING,
                 deadline=None,
+                plan=task.plan,
             )
 
 

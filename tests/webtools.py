@@ -97,10 +97,16 @@ async def running_site(
     public_url: str = "",
     web_extra: str = "",
     health: Health | None = None,
+    plans: dict[str, str] | None = None,
 ) -> AsyncIterator[WebSite]:
     """Serve the pages of a fresh config in `folder` on 127.0.0.1 until the block ends
-    (`public_url`, `web_extra`: more of its [web] table)."""
-    settings = load(web_config(folder, public_url=public_url, extra=web_extra))
+    (`public_url`, `web_extra`: more of its [web] table; `plans`: more plan files, by
+    file name, in its plans/ folder)."""
+    config = web_config(folder, public_url=public_url, extra=web_extra)
+    for name, text in (plans or {}).items():
+        (folder / "plans").mkdir(exist_ok=True)
+        (folder / "plans" / name).write_text(text, encoding="utf-8")
+    settings = load(config)
     ledger = Ledger(ledger_url or settings.database_url)
     if ledger_url is None:
         ledger.migrate()

@@ -4,6 +4,7 @@
     GET  /dang-nhap, POST          the viewer password (CSRF, limited failures)
     POST /dang-xuat                end the viewer session (server-side: the cookie is void after)
     GET  /                         the status matrix (password): ?nam=2026&co-quan=<agency>
+                                   &ke-hoach=<plan>; with several plans, who is late in which
     GET  /nhiem-vu/<task>          one task: deadlines, reminders sent, completion records
     GET  /xac-nhan/<token>         a confirmation link: shows the work and a form; changes nothing
     POST /xac-nhan/<token>         records the completion (CSRF token bound to the link)
@@ -116,6 +117,7 @@ class Site:
     def page(self, name: str, status_code: int = 200, **context: Any) -> web.Response:
         settings = self.settings()
         context.setdefault("plan", settings.catalog.plan)
+        context.setdefault("several_plans", len(settings.catalog.plans) > 1)
         context.setdefault("signed_in", False)
         text = self.env().get_template(f"web/{name}").render(context)
         return web.Response(
@@ -319,7 +321,10 @@ class Site:
         agency = request.query.get("co-quan", "")
         if agency and agency not in settings.catalog.agencies:
             agency = ""
-        data = await asyncio.to_thread(self._status, settings, year, agency)
+        plan = request.query.get("ke-hoach", "")
+        if plan not in settings.catalog.plans:
+            plan = ""
+        data = await asyncio.to_thread(self._status, settings, year, agency, plan)
         return self.page(
             "status.html",
             signed_in=True,
@@ -328,23 +333,38 @@ class Site:
             years=range(today.year - 2, today.year + 3),
             agency=agency,
             agencies=_lead_agencies(settings.catalog),
+            plan_id=plan,
+            plans=settings.catalog.plans,
+            agency_names={a.id: a.name for a in settings.catalog.agencies.values()},
             today=today,
             labels=status.LABELS,
             states=STATE_ORDER,
             **data,
         )
 
-    def _status(self, settings: Settings, year: int, agency: str) -> dict[str, Any]:
+    def _status(self, settings: Settings, year: int, agency: str, plan: str) -> dict[str, Any]:
+        """The year's items (one agency's, one plan's, or all), the matrix of them, and,
+        with several plans, the office's view: each plan's counts and who is late in it."""
         catalog = settings.catalog
         cal = WorkCalendar(catalog.calendar)
         found = status.period_deadlines(catalog, date(year, 1, 1), date(year, 12, 31), cal)
         items = status.classify(catalog, found, self.ledger.completions.current(), self.clock())
         if agency:
             items = [i for i in items if i.counted_for == agency or i.agency == agency]
+        plan_rows = status.by_plan(catalog, items) if len(catalog.plans) > 1 else []
+        late_in = status.late_plans(items) if len(catalog.plans) > 1 and not plan else {}
+        if plan:
+            items = [i for i in items if i.plan == plan]
         rows = status.matrix(catalog, items)
         order = {s: n for n, s in enumerate(STATE_ORDER)}
         items.sort(key=lambda i: (order[i.state], i.deadline or date.max, i.task_number))
-        return {"rows": rows, "total": status.totals(rows), "items": items}
+        return {
+            "rows": rows,
+            "total": status.totals(rows),
+            "items": items,
+            "plan_rows": plan_rows,
+            "late_in": late_in,
+        }
 
     # -- one task ---------------------------------------------------------------------------
 
@@ -361,6 +381,7 @@ class Site:
             signed_in=True,
             csrf=self.links.form_token(request.cookies.get(SESSION_COOKIE, "")),
             task=task,
+            task_plan=settings.catalog.plan_of(task),
             labels=status.LABELS,
             lead=status.agency_label(settings.catalog, task.lead),
             supports=[status.agency_label(settings.catalog, a) for a in task.support],
