@@ -84,3 +84,33 @@ def test_the_slowest_tests_are_handed_out_first() -> None:
         "c::timed_quick",
         "c::quick",
     ]
+
+
+def test_python_processes_of_the_suite_share_one_bytecode_cache(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under PYTHONDONTWRITEBYTECODE, a Python subprocess of a test writes its bytecode in
+    .pytest_cache (for the next one to read), never beside the sources."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    pytester.makeconftest(CONFTEST.read_text(encoding="utf-8"))
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        test_child="""
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+
+        def test_a_child_writes_its_bytecode_in_the_cache(tmp_path):
+            (tmp_path / "mod_x.py").write_text("X = 1\\n")
+            subprocess.run([sys.executable, "-c", "import mod_x"], cwd=tmp_path, check=True)
+            prefix = Path(os.environ["PYTHONPYCACHEPREFIX"])
+            assert prefix.parent.parent.name == ".pytest_cache"
+            assert len(list(prefix.rglob("mod_x.*.pyc"))) == 1
+            assert not (tmp_path / "__pycache__").exists()
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
