@@ -389,6 +389,54 @@ def test_mark_sent_records_whether_the_message_carried_the_late_notice(
     assert [ledger.get(k).late for k in (a.key, b.key)] == [True, True]  # type: ignore[union-attr]
 
 
+def _raw_rows(led: Ledger) -> list[tuple[Any, ...]]:
+    with led.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM delivery ORDER BY key")]
+
+
+def test_sqlite_claims_and_sent_marks_store_what_sqlalchemy_binds(tmp_path: Path) -> None:
+    """The SQLite claim (one multi-row INSERT, values converted once) and sent marks (the
+    statement compiled once) store the bytes SQLAlchemy's own executemany stores: instants,
+    dates, flags, notes kept or replaced, an earlier error prefixed, unknown keys ignored."""
+    from reminder.ledger import _D, _MARK_SENT
+
+    fast, slow = Ledger(url(tmp_path, "fast.db"), lease=LEASE), Ledger(url(tmp_path, "s.db"))
+    for led in (fast, slow):
+        led.migrate()
+    rs = [rem(i, send_at=T0 - timedelta(minutes=i)) for i in range(1600)]  # 2 statements
+    now = T0 + timedelta(microseconds=123456)
+    assert keys(fast.claim(rs, now, late=True, owner="o")) == keys(rs)
+    rows = [fast._new_row(r, _utc_now(now), Status.SENDING, True, "o") for r in rs]
+    with slow._write() as conn:
+        conn.execute(sa.insert(_D), sorted(rows, key=lambda row: row["key"]))
+    failed = rs[0].key
+    for led in (fast, slow):
+        led.mark_failed(failed, now, "451 try later", now)
+        assert keys(led.claim([rs[0]], now, owner="p")) == [failed]
+    marks = [
+        SentMark(tuple(r.key for r in rs[:600]), now, "250 ok", False),
+        SentMark((*(r.key for r in rs[600:1000]), "no|such|key"), now, "", None),
+        SentMark(tuple(r.key for r in rs[1000:]), T0 + timedelta(hours=1), "", True),
+    ]
+    fast.record_sent(marks)
+    with slow._write() as conn:
+        conn.execute(
+            _MARK_SENT,
+            [
+                {"k": k, "now": m.now.astimezone(UTC), "note": m.note, "late": m.late}
+                for m in marks
+                for k in m.keys
+            ],
+        )
+    got, want = _raw_rows(fast), _raw_rows(slow)
+    assert len(got) == 1600 and got == want
+    assert any(row[13] and row[13].startswith("sent at attempt 2") for row in got)
+
+
+def _utc_now(at: datetime) -> datetime:
+    return at.astimezone(UTC)
+
+
 def test_a_full_database_raises_unwritable_and_is_logged_once(
     sqlite_ledger: Ledger, caplog: pytest.LogCaptureFixture
 ) -> None:
