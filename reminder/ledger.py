@@ -22,7 +22,8 @@ costs at worst one duplicate, never a lost reminder.
 
 This is the only module that touches SQLModel/SQLAlchemy. The engine is synchronous: call it
 through `asyncio.to_thread`. Every datetime going in must be timezone-aware; every datetime
-coming out is aware, in UTC. Alembic is imported only by `Ledger.migrate`.
+coming out is aware, in UTC. Alembic is imported only by `Ledger.migrate`, and only when the schema is not at
+this code's head revision (`schema_head`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -74,6 +76,41 @@ BUSY_TIMEOUT_MS = 15_000
 PG_CONNECT_TIMEOUT = 10  # seconds before a PostgreSQL connection attempt gives up
 _PG_LOCK = 0x52454D44  # pg_advisory_xact_lock key for migrate() ("REMD")
 _WRITE = "reminder_ledger_write"  # execution option: open the SQLite transaction IMMEDIATE
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+_QUOTED = re.compile(r"\"[\w-]+\"|'[\w-]+'")
+
+
+@functools.cache
+def schema_head() -> str | None:
+    """The head revision of reminder/migrations, read from each file's `revision` and
+    `down_revision` lines without importing alembic; None unless the files make one chain
+    of plain string revisions (then alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in MIGRATIONS_DIR.glob("versions/*.py"):
+        text = path.read_text("utf-8")
+        found = {m[1]: m[2] for m in _REVISION_LINE.finditer(text)}
+        revision, parent = found.get("revision", ""), found.get("down_revision", "")
+        if not _QUOTED.fullmatch(revision) or not (parent == "None" or _QUOTED.fullmatch(parent)):
+            return None
+        revisions.add(revision[1:-1])
+        if parent != "None":
+            parents.add(parent[1:-1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _at_head(conn: Connection) -> bool:
+    """Whether the database's alembic_version is exactly this code's head revision."""
+    head = schema_head()
+    if head is None or not sa.inspect(conn).has_table("alembic_version"):
+        return False
+    versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+    return list(versions) == [head]
 
 
 class LedgerError(Exception):
@@ -505,11 +542,13 @@ class Ledger:
         advisory lock on PostgreSQL), so two processes starting together migrate one after
         the other, and a failed migration leaves the schema as it was.
         """
-        from alembic import command
-
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+            if _at_head(conn):
+                return  # the usual start: alembic (~6 MB resident for good) not imported
+            from alembic import command
+
             cfg = self.alembic_config(conn)
             names = set(sa.inspect(conn).get_table_names())
             if "alembic_version" not in names and names & {

@@ -38,7 +38,6 @@ from multidict import MultiDictProxy
 
 from reminder import status, vnformat
 from reminder.config import Settings
-from reminder.feed import build_feed
 from reminder.health import Health
 from reminder.ledger import Ledger
 from reminder.links import Confirmation, LinkError, Links, same_secret
@@ -581,6 +580,8 @@ class Site:
             return body
 
     def _feed(self, settings: Settings, agency: str) -> bytes:
+        from reminder.feed import build_feed  # icalendar (~3 MB resident) on the first feed
+
         return build_feed(settings, self.ledger, self.clock(), agency=agency, years=2)
 
 

@@ -1,0 +1,74 @@
+"""What the daemon keeps resident: modules it imports at start only for rare paths (issue 24,
+the idle memory goal). Each probe runs in a fresh interpreter, so sys.modules is its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from reminder.ledger import open_ledger, schema_head
+
+PROBE = """
+import sys
+from reminder.ledger import open_ledger
+open_ledger(sys.argv[1]).close()
+{more}
+print(" ".join(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _probe(url: str, heavy: tuple[str, ...], more: str = "") -> list[str]:
+    code = PROBE.format(more=more, heavy=heavy)
+    done = subprocess.run(
+        [sys.executable, "-c", code, url], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    """schema_head(), read from the files' revision lines, is the head alembic computes."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from reminder.ledger import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [schema_head()]
+
+
+def test_a_ledger_at_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    """The first start creates the ledger with alembic; a restart (ledger at head) imports
+    neither alembic nor mako, which would stay resident for the daemon's whole life."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert _probe(url, ("alembic", "mako")) == ["alembic", "mako"]
+    assert _probe(url, ("alembic", "mako")) == []
+
+
+def test_a_ledger_at_a_revision_this_code_does_not_know_still_goes_to_alembic(
+    tmp_path: Path,
+) -> None:
+    """Only an exact match with this code's head skips alembic: a ledger stamped by a newer
+    version is refused by alembic as before ("Can't locate revision")."""
+    from alembic.util.exc import CommandError
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    open_ledger(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(CommandError, match="9999"):
+        open_ledger(url)
+
+
+def test_the_web_pages_import_icalendar_only_for_a_feed(tmp_path: Path) -> None:
+    """Starting the web server (its pages module) does not import icalendar: only the first
+    calendar feed does."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    more = "import reminder.web.server, reminder.web.pages, reminder.daemon"
+    assert "icalendar" not in _probe(url, ("icalendar",), more)
