@@ -6,7 +6,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from helpers import SHIPPED_CONFIG, write_config
+from inprocess import run_main
 
 from reminder.completions import Action, NothingToUndo
 from reminder.config import load
@@ -117,15 +117,8 @@ def test_migration_keeps_the_old_completion_rows(tmp_path: Path) -> None:
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reminder", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=config.parent,
-        check=False,
-        timeout=60,
-    )
+    """`reminder --config CONFIG ARGS…` in this process (tests/inprocess.py)."""
+    return run_main(["--config", str(config), *args], cwd=config.parent)
 
 
 @pytest.fixture
@@ -209,19 +202,11 @@ def test_done_and_history_ask_for_no_channel_secret(tmp_path: Path) -> None:
     )
     with config.open("a", encoding="utf-8") as f:
         f.write('\n[web]\nlisten = "127.0.0.1:0"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDER_") or "CACHE" in k}
-    env.pop("CREDENTIALS_DIRECTORY", None)
+    unset = [k for k in os.environ if k.startswith("REMINDER_") and "CACHE" not in k]
+    env: dict[str, str | None] = dict.fromkeys([*unset, "CREDENTIALS_DIRECTORY"])
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "reminder", "--config", str(config), *args],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            env=env,
-            check=False,
-            timeout=60,
-        )
+        return run_main(["--config", str(config), *args], env=env)
 
     recorded = run("done", "1", "2026", "--by", "ops:lan", "--now", NOW)
     assert recorded.returncode == 0, recorded.stderr

@@ -1,8 +1,10 @@
-"""The real `reminder` command in a subprocess: run --once, history, done, preview, send-test.
+"""The real `reminder` command: run --once, history, done, preview, send-test.
 
 The SMTP server and the fake Telegram Bot API run in this test process, on 127.0.0.1; the
-subprocess reaches them through the temp config. Every subprocess's output is checked for
-the test secrets.
+command reaches them through the temp config. Most commands run in this process
+(tests/inprocess.py: the same main(), without a 0.2–0.7 s interpreter start each); the two
+DEBUG-level runs that check what the whole process prints run as `python -m reminder`.
+Every command's output is checked for the test secrets.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import TOKEN as BOT_TOKEN
 from fakes.telegram_api import FakeTelegramAPI
 from helpers import SHIPPED_CONFIG, without_followups, write_config
+from inprocess import run_main
 
 from reminder.ledger import Ledger, Status
 
@@ -33,23 +36,36 @@ WRONG_PASSWORD = "Sai-mật-khẩu-cli-4c3b2a"
 SECRETS = [SMTP_PASSWORD, WRONG_PASSWORD, BOT_TOKEN, BOT_TOKEN.partition(":")[2]]
 
 
+UNSET = (
+    "REMINDER_CONFIG",
+    "REMINDER_SMTP_PASSWORD",
+    "REMINDER_TELEGRAM_TOKEN",
+    "CREDENTIALS_DIRECTORY",
+    "JOURNAL_STREAM",
+    "NOTIFY_SOCKET",
+)
+
+
 def cli(
+    config: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`reminder --config CONFIG ARGS…` in this process, in the config's folder, the channel
+    secrets only from `env`; asserts no test secret in its output."""
+    proc = run_main(
+        ["--config", str(config), *args],
+        cwd=config.parent,
+        env={**dict.fromkeys(UNSET), **(env or {})},
+    )
+    for secret in SECRETS:
+        assert secret not in proc.stdout and secret not in proc.stderr
+    return proc
+
+
+def cli_process(
     config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """`python -m reminder --config CONFIG ARGS…`; asserts no test secret in its output."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in (
-            "REMINDER_CONFIG",
-            "REMINDER_SMTP_PASSWORD",
-            "REMINDER_TELEGRAM_TOKEN",
-            "CREDENTIALS_DIRECTORY",
-            "JOURNAL_STREAM",
-            "NOTIFY_SOCKET",
-        )
-    }
+    base = {k: v for k, v in os.environ.items() if k not in UNSET}
     proc = subprocess.run(
         [sys.executable, "-m", "reminder", "--config", str(config), *args],
         capture_output=True,
@@ -259,7 +275,7 @@ def test_run_once_delivers_to_smtp_and_the_bot_api(
     config = smtp_config(tmp_path, smtp_tls_server, telegram_url=bot_api.base_url)
     env = {**SMTP_ENV, "REMINDER_TELEGRAM_TOKEN": BOT_TOKEN}
 
-    proc = cli(config, "--log-level", "DEBUG", "run", "--once", "--now", first, env=env)
+    proc = cli_process(config, "--log-level", "DEBUG", "run", "--once", "--now", first, env=env)
 
     assert proc.returncode == 0, proc.stderr
     email = {(r["agency"], r["address"]) for r in due if r["channel"] == "email"}
@@ -327,10 +343,14 @@ def test_wrong_smtp_password_never_printed(
     config = smtp_config(tmp_path, smtp_tls_server, telegram="off")
     env = {"REMINDER_SMTP_PASSWORD": WRONG_PASSWORD}
 
-    test = cli(config, "--log-level", "DEBUG", "send-test", "email", "vanthu@tinh.example", env=env)
+    test = cli_process(
+        config, "--log-level", "DEBUG", "send-test", "email", "vanthu@tinh.example", env=env
+    )
     assert test.returncode == 75
     assert len(test.stderr.strip().splitlines()) == 1 and "535" in test.stderr
-    run = cli(config, "--log-level", "DEBUG", "run", "--once", "--now", first_send_at[0], env=env)
+    run = cli_process(
+        config, "--log-level", "DEBUG", "run", "--once", "--now", first_send_at[0], env=env
+    )
     assert "to retry" in run.stdout and "0 reminder(s) sent" in run.stdout
     assert run.returncode == 75, "a failed run must not look like success to cron"
     with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
