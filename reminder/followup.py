@@ -206,11 +206,15 @@ def summary_context(
     """Due in the next `ahead_days` days, overdue, and confirmed done in the last 7 days."""
     today = now.astimezone(catalog.calendar.timezone).date()
     span = timedelta(days=max(rule.ahead_days, 400))
-    items = classify(
-        catalog, period_deadlines(catalog, today - span, today + span, cal), completions, now
-    )
     ahead = today + timedelta(days=rule.ahead_days)
     week_ago = now - timedelta(days=7)
+    # A deadline after `ahead` shows only as work done in the last week (done early): those
+    # are looked for only in the tasks with such a record, not in a year of every task's.
+    found = period_deadlines(catalog, today - span, ahead, cal)
+    recent = {work[0] for work, c in completions.items() if week_ago <= c.recorded_at < now}
+    if recent and ahead < today + span:
+        found += period_deadlines(catalog, ahead + timedelta(days=1), today + span, cal, recent)
+    items = classify(catalog, found, completions, now)
     due_soon = [
         i for i in items if i.state is State.IN_PROGRESS and i.deadline and i.deadline <= ahead
     ]

@@ -8,6 +8,7 @@ timezone-aware datetimes.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -164,8 +165,10 @@ class Task:
         return f"{self.plan}/{self.number}" if self.plan else self.number
 
 
+@functools.lru_cache(maxsize=8192)
 def number_key(number: str) -> tuple[tuple[int, str], ...]:
-    """Sort key of an appendix number: "2" < "2.1" < "2a" < "10" (parts compared as numbers)."""
+    """Sort key of an appendix number: "2" < "2.1" < "2a" < "10" (parts compared as numbers).
+    Kept per number: a status or a digest sorts thousands of items of the same few tasks."""
     out = []
     for part in number.split("."):
         digits = len(part) - len(part.lstrip("0123456789"))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -145,18 +145,23 @@ class TooEarly(Refused):
 
 
 def period_deadlines(
-    catalog: Catalog, first: date, last: date, cal: WorkCalendar
+    catalog: Catalog,
+    first: date,
+    last: date,
+    cal: WorkCalendar,
+    only: Collection[str] | None = None,
 ) -> list[Deadline]:
-    """The (moved) deadlines of every enabled task that fall in [first, last], none before
-    the day its plan was signed: nothing is late before its plan exists (a yearly task of a
-    plan signed in March 2026 has no 2025 deadline to be overdue for)."""
+    """The (moved) deadlines of every enabled task (of the tasks `only` names, if given)
+    that fall in [first, last], none before the day its plan was signed: nothing is late
+    before its plan exists (a yearly task of a plan signed in March 2026 has no 2025
+    deadline to be overdue for)."""
     rule = catalog.calendar.day_off_rule
     plans = catalog.plans or {catalog.plan.id: catalog.plan}
     signed = {pid: p.signed_on for pid, p in plans.items() if p.signed_on is not None}
     return [
         d
         for task in catalog.tasks
-        if task.enabled
+        if task.enabled and (only is None or task.id in only)
         for d in task_deadlines(task, cal, first, last, rule)
         if d.due >= signed.get(task.plan or catalog.plan.id, d.due)
     ]

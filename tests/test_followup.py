@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes.smtp_server import FakeSMTPServer
@@ -15,7 +16,7 @@ from reminder.config import ConfigError, load
 from reminder.dispatch import Dispatcher
 from reminder.followup import escalations, summaries
 from reminder.ledger import Ledger
-from reminder.model import VN_TZ, Escalation, Summary
+from reminder.model import VN_TZ, Escalation, Summary, number_key
 from reminder.workdays import WorkCalendar
 
 CATALOG = load(SHIPPED_CONFIG).catalog
@@ -250,3 +251,49 @@ def test_telegram_forms_use_only_telegrams_tags() -> None:
     text = renderer.render_followup(weekly, context, today=monday.date()).text
     assert text.startswith("<b>Tổng hợp tuần từ 07/12 đến 11/12/2026</b>")
     assert "<b>Quá hạn chưa hoàn thành: 11</b>" in text
+
+
+def test_the_weekly_summary_looks_past_its_days_ahead_only_in_work_done_that_week(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deadlines after the summary's ahead_days are planned only for tasks with a completion
+    recorded in the last week (done early), and the summary lists the same as from every
+    task's deadlines over the whole span: what is due soon, overdue, and done early."""
+    from reminder import status
+    from reminder.followup import summary_context
+    from reminder.model import Completion
+
+    monday = at(date(2026, 3, 16))
+    today, span = monday.date(), timedelta(days=400)
+    rule = Summary(0, time(8))
+    every = status.period_deadlines(CATALOG, today - span, today + span, CAL)
+    early = next(d for d in every if d.due > today + timedelta(days=60))
+    done = {
+        (early.task_id, early.occurrence, early.milestone_id): Completion(
+            early.task_id, early.occurrence, early.milestone_id, today, monday - timedelta(days=1)
+        )
+    }
+    planned: list[tuple[str, date]] = []
+    real = status.task_deadlines
+
+    def counted(task: Any, cal: Any, first: date, last: date, day_off: Any) -> Any:
+        planned.append((task.id, last))
+        return real(task, cal, first, last, day_off)
+
+    monkeypatch.setattr(status, "task_deadlines", counted)
+    context = summary_context(CATALOG, rule, done, monday, CAL)
+    ahead = today + timedelta(days=rule.ahead_days)
+    assert [t for t, last in planned if last > ahead] == [early.task_id]
+    items = status.classify(CATALOG, every, done, monday)
+    assert context["due_soon"] == [
+        i
+        for i in items
+        if i.state is status.State.IN_PROGRESS and i.deadline and i.deadline <= ahead
+    ]
+    assert context["overdue"] == sorted(
+        (i for i in items if i.state is status.State.OVERDUE),
+        key=lambda i: (-i.days, number_key(i.task_number), i.occurrence),
+    )
+    assert [(i.task_id, i.occurrence, i.milestone_id) for i in context["done"]] == [  # type: ignore[attr-defined]
+        (early.task_id, early.occurrence, early.milestone_id)
+    ]
