@@ -8,7 +8,8 @@
   can wait for a line without blocking and look at everything the daemon logged.
 - `TimedSMTPServer`: the loopback server of tests/fakes with the receipt time of every
   message, a count of connections (EHLO) and an optional delay before each 250 (a slow server).
-- `reminder_cli`: one `reminder` command run to completion (run --once, history --json).
+- `reminder_cli`: one `reminder` command run to completion (run --once, history --json),
+  in this process.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from fakes import patient
 from fakes.smtp_server import FakeSMTPServer, Received, _Handler
+from inprocess import run_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -406,17 +408,12 @@ class DaemonProcess:
         return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def reminder_cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run one `reminder` command to completion (text output)."""
-    return subprocess.run(
-        [sys.executable, "-m", "reminder", "--config", str(config), *args],
-        cwd=config.parent,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=patient(timeout),
-        check=False,
-    )
+def reminder_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one `reminder` command to completion (text output), in this process
+    (tests/inprocess.py: the same main() without a subprocess's start-up), in the config's
+    folder, without the REMINDER_ variables a daemon child also goes without."""
+    unset = [k for k in os.environ if k.startswith("REMINDER_") and k != "REMINDER_CACHE_DIR"]
+    return run_main(["--config", str(config), *args], cwd=config.parent, env=dict.fromkeys(unset))
 
 
 def history(config: Path) -> list[dict[str, Any]]:
