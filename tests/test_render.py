@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 import unicodedata
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import pytest
 
 import reminder
@@ -351,6 +353,28 @@ def test_digest_lists_three_tasks_under_one_subject(renderer: Renderer) -> None:
     assert numbers == ["9", "3", "5"]  # by deadline
     assert (m.html or "").count("<table") == 3
     assert m.text.count("Kính gửi:") == 1
+
+
+def test_an_email_digest_calls_one_macro_per_line_of_an_item(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-item wording of email.txt and email.html costs one macro call per line of a
+    lead item (role, supporting agencies, request): none of them calls role_name, role_note,
+    agency or reports_to in turn (a call costs about as much as the rest of the item, and a
+    sending wake-up renders ~800 items)."""
+    calls: list[str] = []
+    invoke = jinja2.runtime.Macro._invoke
+
+    def counted(self: jinja2.runtime.Macro, *args: object, **kwargs: object) -> object:
+        calls.append(self.name)
+        return invoke(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.runtime.Macro, "_invoke", counted)
+    leads = [replace(r, role=Role.LEAD, named_as=r.agency) for r in digest()]
+    m = renderer.render(leads, today=date(2026, 12, 2))  # one of them overdue
+    assert m.text.count("Vai trò của Quý cơ quan: chủ trì") == 3
+    per_item = Counter(c for c in calls if c not in ("sender", "plan_ref", "late_note"))
+    assert per_item == {"role_line": 6, "request": 6, "agencies": 6}  # 3 items, 2 templates
 
 
 def test_digest_subject_counts_overdue(renderer: Renderer) -> None:
