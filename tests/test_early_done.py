@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +16,7 @@ import pytest
 from aiohttp import web
 from fakes.telegram_api import TOKEN, FakeTelegramAPI
 from helpers import write_config
+from inprocess import run_main
 from webtools import WEB_PASSWORD, WEB_SECRET, csrf_of
 
 from reminder.answers import Answers
@@ -246,15 +246,8 @@ async def test_email_link_before_the_first_reminder_says_when(site: str) -> None
 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reminder", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=config.parent,
-        check=False,
-        timeout=60,
-    )
+    """`reminder --config CONFIG ARGS…` in this process (tests/inprocess.py)."""
+    return run_main(["--config", str(config), *args], cwd=config.parent)
 
 
 def test_command_line_records_an_assigned_date_at_any_time(tmp_path: Path) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from helpers import write_config
+from inprocess import run_main
 from pgcluster import PgCluster
 
 from reminder.ledger import Ledger, Status
@@ -56,17 +56,13 @@ def _office(folder: Path) -> tuple[Path, Ledger]:
 
 
 def _copy(cfg: Path, to: str, password: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDER_")}
-    if password is not None:
-        env["REMINDER_DATABASE_PASSWORD"] = password
-    return subprocess.run(
-        [sys.executable, "-m", "reminder", "--config", str(cfg), "ledger", "copy", "--to", to],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    """`reminder ledger copy --to TO` in this process (tests/inprocess.py), the database
+    password (if any) in REMINDER_DATABASE_PASSWORD, no other REMINDER_ variable."""
+    env: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith("REMINDER_") and k != "REMINDER_CACHE_DIR"
+    }
+    env["REMINDER_DATABASE_PASSWORD"] = password
+    return run_main(["--config", str(cfg), "ledger", "copy", "--to", to], env=env)
 
 
 def test_copy_moves_every_table_checks_counts_and_says_what_to_change(

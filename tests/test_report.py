@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -17,6 +16,7 @@ from typing import ClassVar
 
 import pytest
 from helpers import SHIPPED_CONFIG
+from inprocess import run_main
 
 from reminder import report
 from reminder.config import load
@@ -223,9 +223,8 @@ def test_the_new_users_commands(tmp_path: Path) -> None:
     """`reminder done 1 2026 bao-cao --on 2026-11-20` then `report --year 2026 --now … --format csv`."""
     config = Path(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
 
-    def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-        cmd = [sys.executable, "-m", "reminder", "--config", str(config), *args]
-        return subprocess.run(cmd, capture_output=True, cwd=tmp_path, check=False, timeout=60)
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_main(["--config", str(config), *args], cwd=tmp_path)  # tests/inprocess.py
 
     done = cli(
         "done", "1", "2026", "bao-cao", "--on", "2026-11-20", "--now", "2026-11-29T10:00:00+07:00"
@@ -233,11 +232,11 @@ def test_the_new_users_commands(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = cli("report", "--year", "2026", "--now", "2027-01-05T09:00:00+07:00", "--format", "csv")
     assert out.returncode == 0, out.stderr
-    rows = list(csv.reader(io.StringIO(out.stdout.decode("utf-8-sig"), newline="")))
+    rows = list(csv.reader(io.StringIO(out.stdout.removeprefix("\ufeff"), newline="")))
     noi_vu = next(r for r in rows if r[1:2] == ["so-noi-vu"])
     assert noi_vu[2] == "1"
     bad = cli("report", "--from", "2026-05-01", "--to", "2026-04-01")
-    assert bad.returncode == 65 and b"before --from" in bad.stderr
+    assert bad.returncode == 65 and "before --from" in bad.stderr
     page = cli(
         "report",
         "--format",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import docx
 import openpyxl
 import pytest
 from helpers import SHIPPED_CONFIG
+from inprocess import run_main
 
 from reminder.model import number_key
 from reminder.status import State
@@ -22,9 +22,9 @@ from reminder.status import State
 CLASSES = [s.value for s in State]
 
 
-def run(config: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    cmd = [sys.executable, "-m", "reminder", "--config", str(config), *args]
-    done = subprocess.run(cmd, capture_output=True, cwd=config.parent, timeout=120)
+def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`reminder --config CONFIG ARGS…` in this process (tests/inprocess.py); it must pass."""
+    done = run_main(["--config", str(config), *args], cwd=config.parent)
     assert done.returncode == 0, done.stderr
     return done
 
