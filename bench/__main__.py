@@ -22,6 +22,7 @@ from bench import (
     idle,
     import_big,
     importing,
+    memory,
     office,
     planning,
     report,
@@ -47,6 +48,7 @@ NAMES = (
     "answers",
     "ha",
     "office",
+    "memory",
 )
 SUMMARY_KEYS = (
     ("email", "email_vs_limit"),
@@ -106,6 +108,10 @@ SUMMARY_KEYS = (
     ("office", "office_plan_5y_s"),
     ("office", "office_report_5y_s"),
     ("office", "office_plans_s"),
+    ("memory", "memory_plain_mb"),
+    ("memory", "memory_web_telegram_mb"),
+    ("memory", "memory_all_mb"),
+    ("memory", "memory_web_telegram_first_mb"),
 )
 
 
@@ -157,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         results["answers"] = answer_back.run(q)
     if "ha" in only:
         results["ha"] = ha.run(q)
+    if "memory" in only:
+        results["memory"] = memory.run(q)
 
     elapsed = time.monotonic() - start
     summary: dict[str, object] = {"mode": mode}

@@ -72,3 +72,18 @@ def test_the_web_pages_import_icalendar_only_for_a_feed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     more = "import reminder.web.server, reminder.web.pages, reminder.daemon"
     assert "icalendar" not in _probe(url, ("icalendar",), more)
+
+
+def test_the_telegram_channel_and_poller_load_no_cryptography() -> None:
+    """Importing the Telegram channel and poller (python-telegram-bot) does not load
+    cryptography (Telegram Passport, unused), and cryptography is importable afterwards."""
+    code = (
+        "import sys\n"
+        "import reminder.channels.telegram_poll, reminder.channels.telegram\n"
+        "import telegram._bot\n"
+        "print('cryptography' in sys.modules, telegram._bot.CRYPTO_INSTALLED)\n"
+        "import cryptography.hazmat.primitives.ciphers\n"
+        "print('cryptography' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "True"]

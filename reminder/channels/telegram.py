@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+
+from reminder.channels import ptb  # noqa: F401  (imports `telegram` without Telegram Passport)
+
+# isort: split
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import (

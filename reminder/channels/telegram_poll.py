@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import time
 
+from reminder.channels import ptb  # noqa: F401  (imports `telegram` without Telegram Passport)
+
+# isort: split
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
