@@ -5,11 +5,13 @@ day below 10 and the months 1 and 2 take a leading zero ("ngày 05 tháng 01 nă
 "ngày 08 tháng 3 năm 2021"); in tables dates read dd/mm/yyyy ("15/12/2026"). Numbers group
 thousands with a dot and use a comma for decimals ("1.234", "1.234,5").
 
-These are registered as Jinja2 filters by `reminder.render` (same names).
+These are registered as Jinja2 filters by `reminder.render` (same names). The date filters
+keep their answers per date (a sending wake-up formats ~800 deadlines of a few dozen dates).
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import date
 
@@ -23,17 +25,20 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@functools.lru_cache(maxsize=4096)
 def ngay_dai(d: date) -> str:
     """The date in prose: "ngày 08 tháng 3 năm 2021", "ngày 05 tháng 01 năm 2026"."""
     month = f"{d.month:02d}" if d.month <= 2 else str(d.month)
     return nfc(f"ngày {d.day:02d} tháng {month} năm {d.year}")
 
 
+@functools.lru_cache(maxsize=4096)
 def ngay(d: date) -> str:
     """The date as in a table: "15/12/2026", "05/01/2026"."""
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 
+@functools.lru_cache(maxsize=4096)
 def thu(d: date) -> str:
     """The day of the week: "Thứ Hai" … "Thứ Bảy", "Chủ nhật"."""
     return nfc(_WEEKDAYS[d.weekday()])
@@ -53,6 +58,7 @@ def days_left(deadline: date, today: date) -> int:
     return (deadline - today).days
 
 
+@functools.lru_cache(maxsize=4096)
 def countdown(deadline: date, today: date) -> str:
     """Days left in words, counted from `today`: "còn 7 ngày", "hôm nay là hạn cuối",
     "đã quá hạn 3 ngày"."""
