@@ -1,22 +1,49 @@
-"""Temp configs for delivery tests: the shipped config.toml, copied and edited as text."""
+"""Temp configs for tests: the shipped config.toml and its plans/ folder, copied and edited
+as text (the office part is config.toml; the seed plan's tasks are plans/ke-hoach.toml)."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
+SHIPPED_PLANS = SHIPPED_CONFIG.parent / "plans"
+SHIPPED_PLAN = SHIPPED_PLANS / "ke-hoach.toml"
+
+
+def copy_shipped(folder: Path, name: str = "config.toml") -> Path:
+    """Copy the shipped config.toml into `folder` (as `name`) with its plans/ beside it."""
+    path = folder / name
+    shutil.copyfile(SHIPPED_CONFIG, path)
+    copy_plans(folder)
+    return path
+
+
+def copy_plans(folder: Path, plan_text: str | None = None) -> Path:
+    """Copy the shipped plans/ into `folder` (the seed plan's text replaced by `plan_text`)."""
+    plans = folder / "plans"
+    shutil.copytree(SHIPPED_PLANS, plans, dirs_exist_ok=True)
+    if plan_text is not None:
+        (plans / SHIPPED_PLAN.name).write_text(plan_text, encoding="utf-8")
+    return plans
 
 
 def shipped_variant(folder: Path, *edits: tuple[str, str]) -> Path:
-    """A copy of the shipped config in `folder`, each (old, new) replaced exactly once."""
+    """A copy of the shipped config and plans in `folder`, each (old, new) replaced exactly once
+    in whichever of config.toml and plans/ke-hoach.toml holds it."""
     text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    plan = SHIPPED_PLAN.read_text(encoding="utf-8")
     for old, new in edits:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
+        assert text.count(old) + plan.count(old) == 1, old
+        if old in text:
+            text = text.replace(old, new)
+        else:
+            plan = plan.replace(old, new)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
+    copy_plans(folder, plan)
     return path
 
 
@@ -93,16 +120,18 @@ def write_config(
         text = _sub(
             text, r'(?<=\[channels\.telegram\]\n)transport = "outbox"', f'transport = "{telegram}"'
         )
+    plan = SHIPPED_PLAN.read_text(encoding="utf-8")
     for task_id, title in (titles or {}).items():
         escaped = title.replace("\\", "\\\\").replace('"', '\\"')
-        head = re.search(rf'^id = "{task_id}"\nnumber = \d+\n', text, flags=re.MULTILINE)
-        assert head is not None, f"no task {task_id} in the shipped config"
-        rest = _sub(text[head.end() :], r'^title = ".*"$', f'title = "{escaped}"')
-        text = text[: head.end()] + rest
+        head = re.search(rf'^number = "\d+"\nformer_id = "{task_id}"\n', plan, flags=re.MULTILINE)
+        assert head is not None, f"no task {task_id} in the shipped plan"
+        rest = _sub(plan[head.end() :], r'^title = ".*"$', f'title = "{escaped}"')
+        plan = plan[: head.end()] + rest
     if not followups:
         text = without_followups(text)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
+    copy_plans(folder, plan)
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from helpers import SHIPPED_CONFIG, write_config
+from helpers import SHIPPED_CONFIG, copy_shipped, write_config
 from inprocess import run_main
 
 from reminder.completions import Action, NothingToUndo
@@ -123,7 +122,7 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    return Path(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    return copy_shipped(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import copy_shipped
 
 from reminder import cli
 
@@ -52,7 +53,7 @@ def _docx(path: Path, rows: list[list[str]]) -> None:
 def test_merge_with_the_shipped_config_writes_a_new_checked_file(tmp_path: Path) -> None:
     """--merge config.toml: a new file beside it passes `reminder check`; the original is untouched."""
     config = tmp_path / "config.toml"
-    shutil.copy(SHIPPED, config)
+    copy_shipped(config.parent, config.name)
     before = config.read_bytes()
     _docx(
         tmp_path / "phu-luc.docx",
@@ -123,7 +124,7 @@ def test_seed_into_an_empty_config_then_upcoming(tmp_path: Path) -> None:
 
 def test_fragment_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     """Without --merge the fragment goes to stdout (or -o) and parses as TOML."""
-    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     shutil.copy(SEED, tmp_path / "phu-luc.txt")
     out = run("import", "phu-luc.txt", cwd=tmp_path)
     assert out.returncode == 65, out.stderr  # the seed's one shared qualifier to review
@@ -167,7 +168,7 @@ def test_pdf_with_a_text_layer_is_imported_through_pdftotext(tmp_path: Path) -> 
             for value in values:
                 row.cell(value)
     pdf.output(str(tmp_path / "phu-luc.pdf"))
-    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     done = run("import", "phu-luc.pdf", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     tasks = tomllib.loads(done.stdout)["tasks"]
@@ -230,7 +231,7 @@ def test_bad_input_is_one_line_exit_65_and_nothing_written(
     else:
         data, expected = BAD[name]
         path.write_bytes(data)
-    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     monkeypatch.chdir(tmp_path)
     for extra in ([], ["-o", "out.toml"], ["--merge", "config.toml"]):
@@ -252,7 +253,7 @@ def test_docx_flag_on_a_text_file_is_refused(tmp_path: Path) -> None:
 def test_merge_that_fails_the_check_says_why_and_keeps_the_original(tmp_path: Path) -> None:
     """An unknown timing phrase: the merged file is written, checked, and refused with exit 78."""
     config = tmp_path / "config.toml"
-    shutil.copy(SHIPPED, config)
+    copy_shipped(config.parent, config.name)
     before = config.read_bytes()
     _docx(tmp_path / "a.docx", [["1", "Rà soát", "Khi có yêu cầu", "Sở Nội vụ", ""]])
     done = run("import", "a.docx", "--merge", "config.toml", cwd=tmp_path)
@@ -269,7 +270,7 @@ def test_output_onto_the_config_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """-o config.toml would overwrite the configuration: refused (73, even with --force), nothing written."""
-    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     shutil.copy(SEED, tmp_path / "phu-luc.txt")
     monkeypatch.chdir(tmp_path)
     assert cli.main(["import", "phu-luc.txt", "-o", "config.toml", "--force"]) == 73
@@ -304,7 +305,7 @@ def test_plan_title_heads_the_file_and_product_is_its_own_key(
     ):
         table.cell(0, c).text, table.cell(1, c).text = head, value
     document.save(str(tmp_path / "a.docx"))
-    shutil.copy(SHIPPED, tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert (
         cli.main(["import", "a.docx", "--plan-title", "Kế hoạch số 9/KH-UBND", "-o", "t.toml"]) == 0

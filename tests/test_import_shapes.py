@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from helpers import copy_shipped
 
 from reminder.importer import Imported, import_appendix, read_wording
 from reminder.model import VN_TZ, LeadUnit, Reminder
@@ -89,7 +90,7 @@ def test_review_shape_lists_what_it_could_not_read_and_exits_65(tmp_path: Path) 
     assert 'chưa hiểu cách ghi thời gian "Khi có yêu cầu"' in head
     assert '"Lãnh đạo Văn phòng Ủy ban nhân dân tỉnh" (lanh-dao-van-phong)' in head
     assert "review = [" in text
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     shutil.copy(DATA / "phu-luc-can-xem.docx", tmp_path / "phu-luc-can-xem.docx")
     done = subprocess.run(
         [sys.executable, "-m", "reminder", "import", "phu-luc-can-xem.docx", "-o", "a.toml"],
@@ -107,7 +108,7 @@ def test_review_shape_lists_what_it_could_not_read_and_exits_65(tmp_path: Path) 
 
 def test_a_clean_import_exits_0(tmp_path: Path) -> None:
     """Nothing to review: exit 0, and the file says so where the review list would be."""
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "reminder", "import", str(DATA / "phu-luc.xlsx"), "-o", "x.toml"],
         cwd=tmp_path,
@@ -131,7 +132,7 @@ def test_imported_tasks_carry_section_product_note_into_check_and_messages(
     from reminder.render import Renderer
 
     config = tmp_path / "config.toml"
-    shutil.copy(ROOT / "config.toml", config)
+    copy_shipped(config.parent, config.name)
     result = import_appendix(
         DATA / "phu-luc-hai-dong.docx",
         wanted=None,
@@ -188,7 +189,7 @@ def test_plan_file_written_for_plans_folder_loads_with_the_appendix_numbers(
     ("2.1"), section/product/note kept; in plans/ beside the config it loads as that plan."""
     from reminder.config import load
 
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    copy_shipped(tmp_path)
     result = import_appendix(
         DATA / "phu-luc.xlsx",
         wanted=None,

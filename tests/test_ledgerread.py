@@ -3,13 +3,12 @@ rows as the Ledger, nothing heavier imported, no migration and no file created o
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from helpers import SHIPPED_CONFIG
+from helpers import copy_shipped
 
 from reminder import ledgerread
 from reminder.ledger import Ledger, Status
@@ -81,7 +80,7 @@ def test_report_history_and_upcoming_import_no_database_stack(tmp_path: Path) ->
     """With a ledger in place, `report`, `history` and `upcoming` run without importing
     SQLAlchemy, SQLModel or alembic (nor Jinja, python-docx, openpyxl: the terminal forms
     need none), and leave the ledger file as it was (no migration)."""
-    config = Path(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    config = copy_shipped(tmp_path)
     base = [sys.executable, "-m", "reminder", "--config", str(config)]
     done = [*base, "done", "1", "2026", "bao-cao", "--on", "2026-11-20"]
     subprocess.run([*done, "--now", "2026-12-07T09:00+07:00"], check=True, cwd=tmp_path)

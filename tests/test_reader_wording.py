@@ -5,13 +5,12 @@ that says what it does."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
-from helpers import SHIPPED_CONFIG
+from helpers import SHIPPED_CONFIG, copy_shipped
 
 from reminder import cli, report
 from reminder.config import load
@@ -139,7 +138,7 @@ def test_upcoming_shows_the_escalations_and_weekly_summaries_that_will_be_sent(
 ) -> None:
     """`upcoming` from 01/11/2026, 10 days: the summaries of 02/11 and 09/11 to ops and task
     10's escalation of 05/11 to the office's leadership, beside the reminders (and in JSON)."""
-    config = str(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    config = str(copy_shipped(tmp_path))
     args = ["--config", config, "upcoming", "--now", "2026-11-01T09:00:00+07:00", "--days", "10"]
     assert cli.main(args) == 0
     text = capsys.readouterr().out

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from helpers import SHIPPED_CONFIG
+from helpers import SHIPPED_CONFIG, copy_shipped
 from inprocess import run_main
 
 from reminder import report
@@ -221,7 +220,7 @@ def test_table_lists_the_matrix_and_the_overdue_items() -> None:
 
 def test_the_new_users_commands(tmp_path: Path) -> None:
     """`reminder done 1 2026 bao-cao --on 2026-11-20` then `report --year 2026 --now … --format csv`."""
-    config = Path(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    config = copy_shipped(tmp_path)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return run_main(["--config", str(config), *args], cwd=tmp_path)  # tests/inprocess.py

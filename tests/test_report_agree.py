@@ -5,7 +5,6 @@ record finished on time, one finished late and entered later, the rest as the pl
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from helpers import SHIPPED_CONFIG
+from helpers import copy_shipped
 from inprocess import run_main
 
 from reminder.model import number_key
@@ -144,7 +143,7 @@ def test_docx_xlsx_html_and_json_agree_and_are_right(
     overdue: list[tuple[str, int]],
 ) -> None:
     """Each format's matrix and overdue list read back equal, and equal the hand count."""
-    config = Path(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    config = copy_shipped(tmp_path)
     for record in records:
         run(config, "done", *record)
     found = matrices(tmp_path, config, now, scope)

@@ -4,7 +4,6 @@ heading of every printed form taken from the plan and from [office] as they are 
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,7 +13,7 @@ from pathlib import Path
 import docx
 import pytest
 from docx.shared import Pt
-from helpers import SHIPPED_CONFIG
+from helpers import SHIPPED_CONFIG, copy_shipped
 
 from reminder import report
 from reminder.config import load
@@ -146,7 +145,7 @@ def test_a_plan_with_a_number_and_date_is_cited_by_them() -> None:
 
 def test_report_format_docx_writes_the_file_and_needs_o(tmp_path: Path) -> None:
     """`report --format docx -o FILE` writes a .docx headed by [office]; without -o: exit 64."""
-    config = Path(shutil.copy(SHIPPED_CONFIG, tmp_path / "config.toml"))
+    config = copy_shipped(tmp_path)
     cmd = [sys.executable, "-m", "reminder", "--config", str(config), "report"]
     now = ["--now", "2026-12-07T09:00:00+07:00", "--format", "docx"]
     out = tmp_path / "bao-cao.docx"
