@@ -12,6 +12,7 @@ from pathlib import Path
 
 import holidays
 import pytest
+from helpers import SHIPPED_PLAN, copy_plans
 
 from reminder import cli
 
@@ -61,11 +62,16 @@ def main(
 def edited_config(tmp_path: Path, *edits: tuple[str, str]) -> Path:
     """A copy of the shipped config with each (old, new) text replaced exactly once."""
     text = SHIPPED.read_text(encoding="utf-8")
+    plan = SHIPPED_PLAN.read_text(encoding="utf-8")
     for old, new in edits:
-        assert text.count(old) >= 1, old
-        text = text.replace(old, new, 1)
+        assert text.count(old) + plan.count(old) >= 1, old
+        if old in text:
+            text = text.replace(old, new, 1)
+        else:
+            plan = plan.replace(old, new, 1)
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
+    copy_plans(tmp_path, plan)
     return path
 
 

@@ -14,7 +14,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers import shipped_variant
+from helpers import SHIPPED_PLAN, copy_plans, shipped_variant
 
 from reminder.config import ConfigError, Problem, Settings, load
 from reminder.config.locate import key_lines, line_of
@@ -122,17 +122,17 @@ def test_shipped_warnings(shipped: Settings) -> None:
     unreachable = {k for k, w in by_key.items() if "reaches nobody" in w.message}
     assert unreachable == {"groups[to-chuc-lien-quan]", "groups[doanh-nghiep]"}
     assert all(by_key[k].line for k in unreachable)
-    data = tomllib.loads(SHIPPED.read_text(encoding="utf-8"))
+    data = tomllib.loads(SHIPPED_PLAN.read_text(encoding="utf-8"))
     assumed = [
-        f"{t['id']}/{m['id']}:"
+        f"{t['number']}/{m['id']}:"
         for t in data["tasks"]
         for m in t.get("milestones", [])
         if m.get("assumed")
-    ] + [f"{t['id']}:" for t in data["tasks"] if t.get("assumed")]
+    ] + [f"{t['number']}:" for t in data["tasks"] if t.get("assumed")]
     message = by_key["assumed"].message
     assert message.startswith(f"{len(assumed)} dates or timings are assumptions to confirm")
     assert all(a in message for a in assumed)
-    assert "nv09:" in message  # the anchor year of the every-two-years contest
+    assert " 9:" in message  # the anchor year of the every-two-years contest
     assert len(shipped.warnings) == 3
 
 
@@ -296,6 +296,7 @@ def test_nfd_text_is_normalised_to_nfc(tmp_path: Path, no_secrets: None) -> None
     assert nfd != text
     path = tmp_path / "config.toml"
     path.write_text(nfd, encoding="utf-8")
+    copy_plans(tmp_path, unicodedata.normalize("NFD", SHIPPED_PLAN.read_text(encoding="utf-8")))
     settings = load(path)
     nine = settings.catalog.task("9")
     assert nine.title == "Tổ chức Hội thi sáng tạo khoa học kỹ thuật tỉnh"
@@ -309,6 +310,7 @@ def test_byte_order_mark_is_accepted(tmp_path: Path, no_secrets: None) -> None:
     """A UTF-8 file starting with a byte-order mark (Windows Notepad) loads."""
     path = tmp_path / "config.toml"
     path.write_bytes(b"\xef\xbb\xbf" + SHIPPED.read_bytes())
+    copy_plans(tmp_path)
     assert len(load(path).catalog.tasks) == 11
 
 
@@ -425,7 +427,7 @@ def test_key_lines_match_real_error_lines(tmp_path: Path, no_secrets: None) -> N
     with pytest.raises(ConfigError) as info:
         load(config)
     (problem,) = info.value.problems
-    text = config.read_text(encoding="utf-8").splitlines()
-    assert problem.key == "tasks[nv09].lead"
+    text = (tmp_path / "plans" / "ke-hoach.toml").read_text(encoding="utf-8").splitlines()
+    assert problem.key == "tasks[9].lead"
     assert problem.line is not None and text[problem.line - 1] == 'lead = "lhh-khk"'
     assert "did you mean 'lhh-khkt'?" in problem.message

@@ -26,7 +26,7 @@ from conftest import SMTP_PASSWORD, SMTP_USER
 from fakes.smtp_server import FakeSMTPServer
 from fakes.telegram_api import TOKEN as BOT_TOKEN
 from fakes.telegram_api import FakeTelegramAPI
-from helpers import SHIPPED_CONFIG, without_followups, write_config
+from helpers import SHIPPED_CONFIG, copy_plans, without_followups, write_config
 from inprocess import run_main
 
 from reminder.ledger import Ledger, Status
@@ -87,6 +87,7 @@ def shipped_copy(folder: Path) -> Path:
     lists reminders only); tests/test_followup.py sends the follow-ups of the shipped config."""
     path = folder / "config.toml"
     path.write_text(without_followups(SHIPPED_CONFIG.read_text(encoding="utf-8")), encoding="utf-8")
+    copy_plans(folder)
     return path
 
 

@@ -310,7 +310,7 @@ async def test_state_folder_not_made_yet_warns(tmp_path: Path) -> None:
     assert got["outbox"] == Finding(
         WARN, "outbox", f"{tmp_path / 'state' / 'outbox'} does not exist yet, nor its folder"
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "plans"]
 
 
 # -- a PostgreSQL ledger (docs/ha.md) -----------------------------------------------------------

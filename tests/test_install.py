@@ -112,7 +112,7 @@ def test_root_refuses_to_write_into_the_services_folder(tmp_path: Path, args: tu
     assert len(lines) == 1, done.stderr
     assert f"{state} belongs to " in lines[0] and f"uid {NOBODY}" in lines[0]
     assert "runs as root (uid 0)" in lines[0]
-    assert sorted(p.name for p in state.iterdir()) == ["config.toml"]
+    assert sorted(p.name for p in state.iterdir()) == ["config.toml", "plans"]
 
 
 @needs_root

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers import copy_plans
 from pgcluster import PgCluster
 
 from reminder.config import ConfigError, load
@@ -27,6 +28,7 @@ def _config(tmp_path: Path, database: str) -> Path:
     assert text != SHIPPED
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
+    copy_plans(tmp_path)
     return path
 
 

@@ -132,4 +132,4 @@ def test_the_daemon_as_its_own_user_exits_69_with_the_fix(shared_folder: Path, w
     assert not re.search(r"run it as root", done.stderr, re.I)
     assert "Traceback" not in done.stderr
     assert status and f"cannot write {wanted}" in status[0] and "not restarted" in status[0]
-    assert sorted(p.name for p in etc.iterdir()) == ["config.toml"]
+    assert sorted(p.name for p in etc.iterdir()) == ["config.toml", "plans"]

@@ -315,7 +315,7 @@ due = "15/12"
 assumed = true
 
 [[tasks]]
-id = "nv02\""""
+number = "2"\n"""
 
 
 def _config_with_task1(tmp_path: Path, timing: str, reports: str = "") -> Path:
@@ -323,7 +323,7 @@ def _config_with_task1(tmp_path: Path, timing: str, reports: str = "") -> Path:
     edits = [
         ('title = "Kế hoạch số 45/KH-UBND', 'end_year = 2030\ntitle = "Kế hoạch số 45/KH-UBND'),
         ('timing = "Hằng năm"\n# The plan in the title', f'timing = "{timing}"\n# The plan'),
-        (_TASK1_MILESTONES, '[[tasks]]\nid = "nv02"'),
+        (_TASK1_MILESTONES, '[[tasks]]\nnumber = "2"\n'),
     ]
     if reports:
         edits.append(
