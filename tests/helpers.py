@@ -11,6 +11,10 @@ from typing import Any
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
 SHIPPED_PLANS = SHIPPED_CONFIG.parent / "plans"
 SHIPPED_PLAN = SHIPPED_PLANS / "ke-hoach.toml"
+# The shipped config.toml as it was before its plan moved into plans/ (December 2026): [plan]
+# and [[tasks]] inline, ids nv01…nv11. That shape keeps working; tests of it and of the move
+# (`reminder plans --move-inline`, a ledger written by that main) start from this file.
+INLINE_CONFIG = Path(__file__).resolve().parent / "data" / "config-inline.toml"
 
 
 def copy_shipped(folder: Path, name: str = "config.toml") -> Path:
@@ -70,6 +74,7 @@ def write_config(
     titles: dict[str, str] | None = None,
     database: str | None = None,
     followups: bool = False,
+    inline: bool = False,
 ) -> Path:
     """Copy the shipped config into `folder` (ledger and outbox land there too) and edit it.
 
@@ -81,8 +86,9 @@ def write_config(
     database: the ledger URL (no password in it); default a SQLite file in `folder`.
     followups: keep [escalation] and [summary] on (off by default: the tests that count
     messages are about reminders; tests/test_followup.py covers the follow-ups).
+    inline: start from INLINE_CONFIG (the plan inside config.toml, no plans/ folder).
     """
-    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    text = (INLINE_CONFIG if inline else SHIPPED_CONFIG).read_text(encoding="utf-8")
     url = database or f"sqlite:///{folder / 'ledger.db'}"
     text = _sub(text, r'^url = "sqlite:///reminder\.db"$', f'url = "{url}"')
     text = _sub(text, r'^dir = "outbox".*$', f'dir = "{folder / "outbox"}"')
@@ -123,15 +129,25 @@ def write_config(
     plan = SHIPPED_PLAN.read_text(encoding="utf-8")
     for task_id, title in (titles or {}).items():
         escaped = title.replace("\\", "\\\\").replace('"', '\\"')
-        head = re.search(rf'^number = "\d+"\nformer_id = "{task_id}"\n', plan, flags=re.MULTILINE)
+        task = (
+            rf'^id = "{task_id}"\nnumber = \d+\n'
+            if inline
+            else rf'^number = "\d+"\nformer_id = "{task_id}"\n'
+        )
+        where = text if inline else plan
+        head = re.search(task, where, flags=re.MULTILINE)
         assert head is not None, f"no task {task_id} in the shipped plan"
-        rest = _sub(plan[head.end() :], r'^title = ".*"$', f'title = "{escaped}"')
-        plan = plan[: head.end()] + rest
+        rest = _sub(where[head.end() :], r'^title = ".*"$', f'title = "{escaped}"')
+        if inline:
+            text = text[: head.end()] + rest
+        else:
+            plan = plan[: head.end()] + rest
     if not followups:
         text = without_followups(text)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
-    copy_plans(folder, plan)
+    if not inline:
+        copy_plans(folder, plan)
     return path
 
 

@@ -49,7 +49,7 @@ async def test_moving_the_plan_into_plans_sends_nothing_again(
 ) -> None:
     """A ledger written with the inline config keeps its sends and completions after the move."""
     config = write_config(
-        tmp_path, database=database(backend, request, monkeypatch), email="outbox"
+        tmp_path, database=database(backend, request, monkeypatch), email="outbox", inline=True
     )
     before = load(config)
     ledger = Ledger(before.database_url, lease=before.lease, password=before.database_password)
@@ -96,7 +96,7 @@ async def test_moving_the_plan_into_plans_sends_nothing_again(
 
 def test_check_with_the_moved_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """After the move `check` names the plan file and no longer asks for a move; names and old ids both work."""
-    config = write_config(tmp_path, email="outbox")
+    config = write_config(tmp_path, email="outbox", inline=True)
     move_inline(config)
     assert main(["--config", str(config), "check"]) == 0
     out = capsys.readouterr().out

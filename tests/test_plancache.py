@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import write_config
+from helpers import INLINE_CONFIG, write_config
 
 from reminder.config import load
 from reminder.dispatch import Dispatcher
@@ -82,10 +82,11 @@ def test_escalations_from_the_cache_are_what_escalations_gives(seed: int) -> Non
             assert cache.plan(since, until, done) == again
 
 
-def test_catalog_task_finds_by_id_or_number_an_id_winning(catalog: Catalog) -> None:
+def test_catalog_task_finds_by_id_or_number_an_id_winning() -> None:
     """Catalog.task("9") and ("nv09") give the same task; an id that is another's bare number
     wins over that number (the name <plan>/<number> still finds the other); a replaced catalog
-    looks up its own tasks."""
+    looks up its own tasks (an inline plan, where a task's id is its only old name)."""
+    catalog = load(INLINE_CONFIG).catalog
     assert catalog.task("9") is catalog.task("nv09")
     first, second = catalog.tasks[0], catalog.tasks[1]
     clash = replace(second, id=str(first.number))

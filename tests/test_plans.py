@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import INLINE_CONFIG
 
 from reminder.cli import main
 from reminder.config import ConfigError, load
@@ -174,13 +175,14 @@ def test_former_id_names_one_task(tmp_path: Path) -> None:
 
 
 def test_inline_plan_still_works_and_check_says_how_to_move_it(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A config with [plan] and [[tasks]] inline is one plan; `check` says how to move it into plans/."""
-    settings = load(SHIPPED)
-    if settings.catalog.plan.source is not None:
-        pytest.skip("the shipped plan lives in plans/ (tested by test_shipped_plan_file)")
-    code, out, _ = check(capsys, SHIPPED)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(INLINE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load(cfg)
+    assert settings.catalog.plan.source is None
+    code, out, _ = check(capsys, cfg)
     assert code == 0
     assert "'ke-hoach' inline in config.toml: move its [plan]" in out
     assert settings.catalog.task("nv09") is settings.catalog.task("9")
@@ -189,12 +191,10 @@ def test_inline_plan_still_works_and_check_says_how_to_move_it(
 def test_inline_plan_beside_plan_files(tmp_path: Path) -> None:
     """An inline plan and plan files load together; the inline tasks keep their ids."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    cfg.write_text(INLINE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "kh-a.toml").write_text(plan_text("kh-a"), encoding="utf-8")
     cat = load(cfg).catalog
-    if cat.plan.source is not None:
-        pytest.skip("the shipped config has no inline plan any more")
     assert list(cat.plans) == ["ke-hoach", "kh-a"]
     assert cat.task("ke-hoach/9").id == "nv09"
     assert cat.task("kh-a/1").plan == "kh-a"
@@ -302,19 +302,46 @@ def test_move_inline_writes_the_plan_file(
 ) -> None:
     """`plans --move-inline` moves config.toml's [plan] and [[tasks]] into plans/<id>.toml, keeping the original beside it."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
-    if load(cfg).catalog.plan.source is not None:
-        pytest.skip("the shipped config has no inline plan any more")
+    inline = INLINE_CONFIG.read_text(encoding="utf-8")
+    cfg.write_text(inline, encoding="utf-8")
     code, out, _ = check(capsys, cfg, "plans", "--move-inline")
     assert code == 0 and "plan ke-hoach moved into" in out
     moved = load(cfg).catalog
     assert moved.plan.source == tmp_path / "plans" / "ke-hoach.toml"
     assert moved.task("ke-hoach/1").id == "nv01"
-    assert (tmp_path / "config.toml.before-plans").read_text(encoding="utf-8") == SHIPPED.read_text(
-        encoding="utf-8"
-    )
+    assert (tmp_path / "config.toml.before-plans").read_text(encoding="utf-8") == inline
     code, _, err = check(capsys, cfg, "plans", "--move-inline")
     assert code == EX_DATAERR and "no inline [plan]" in err
+
+
+def test_move_inline_keeps_each_comment_with_the_table_it_describes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A comment block goes with the table below it: the plan's and the tasks' comments into the plan file, the calendar's and the office's stay in config.toml; no double blank lines."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(INLINE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    assert check(capsys, cfg, "plans", "--move-inline")[0] == 0
+    office = cfg.read_text(encoding="utf-8")
+    plan = (tmp_path / "plans" / "ke-hoach.toml").read_text(encoding="utf-8")
+    for text in (office, plan):
+        assert "\n\n\n" not in text and text.endswith("\n") and not text.endswith("\n\n")
+    assert re.search(r"(?m)^# --- Calendar -+\n(# .*\n)+\[calendar\]\n", office)
+    assert re.search(r"(?m)^#  The office that issues.*\n(#.*\n)+\[office\]\n", office)
+    assert office.startswith(INLINE_CONFIG.read_text(encoding="utf-8")[:1200])  # banner stays
+    assert "plan the appendix belongs to" not in office and "Tasks — PHỤ LỤC" not in office
+    assert re.search(r"(?m)^# --- The plan the appendix belongs to -+\n(# .*\n)+\[plan\]\n", plan)
+    assert "# --- Calendar" not in plan and "The office that issues" not in plan
+    assert plan.index("Tasks — PHỤ LỤC") < plan.index("[[tasks]]") < plan.index("45/KH-UBND")
+    task1 = plan[plan.index('number = "1"') : plan.index('number = "2"')]
+    assert "ASSUMED: its yearly training" in task1 and 'former_id = "nv01"' in task1
+    assert '\n\n[[tasks.milestones]]\nid = "bao-cao"' in task1
+    # every line of the original is in one of the two files, once (ids and numbers rewritten)
+    kept = [line for line in INLINE_CONFIG.read_text(encoding="utf-8").splitlines() if line]
+    both = office.splitlines() + plan.splitlines()
+    missing = [
+        line for line in kept if line not in both and not re.match(r"(id|number) = \S+$", line)
+    ]
+    assert missing == []
 
 
 @pytest.mark.parametrize("channel", ["email", "telegram"])

@@ -149,8 +149,6 @@ def _archive(settings: Settings, plan_id: str) -> int:
 def _move_inline(config: Path) -> int:
     """config.toml's inline [plan] and [[tasks]] → plans/<id>.toml; config.toml rewritten
     without them (the original kept beside it as config.toml.before-plans), then checked."""
-    import tomllib
-
     from reminder.config import ConfigError, load
     from reminder.config.load import INLINE_PLAN_ID
     from reminder.config.moveplan import split_inline
@@ -167,9 +165,14 @@ def _move_inline(config: Path) -> int:
         if path.exists():
             raise UsageError(f"{path} exists already: nothing moved", EX_CANTCREAT)
     text = config.read_text(encoding="utf-8")
-    office, plan_file = split_inline(text, pid)
-    tomllib.loads(plan_file)  # both halves are TOML before anything is written
-    tomllib.loads(office)
+    try:
+        office, plan_file = split_inline(text, pid)  # both halves read back as before
+    except ValueError as exc:
+        raise UsageError(
+            f"{config}: cannot move its plan line by line ({exc}): nothing changed; move "
+            "[plan] and [[tasks]] into plans/ by hand (docs/config.md, Plan files)",
+            EX_CONFIG,
+        ) from None
     settings.plans_dir.mkdir(exist_ok=True)
     target.write_text(plan_file, encoding="utf-8")
     backup.write_text(text, encoding="utf-8")
