@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import shipped_variant
+from helpers import SHIPPED_PLAN, shipped_variant
 
 from reminder.config import load
 from reminder.config.periods import named_period
@@ -45,16 +45,12 @@ def period_warnings(path: Path) -> list[str]:
 
 def test_unconfirmed_ended_period_is_warned_at_the_title(tmp_path: Path) -> None:
     """Task 1 without its assumption: one warning at its title's line, suggesting end_year or assumed."""
-    path = config_with(tmp_path, ASSUMPTION, ASSUMPTION.removeprefix("assumed = true\n"))
-    [warning] = period_warnings(path)
-    line = (
-        path.read_text(encoding="utf-8")
-        .splitlines()
-        .index(
-            next(x for x in path.read_text(encoding="utf-8").splitlines() if "giai đoạn 2021" in x)
-        )
-    )
-    assert warning.startswith(f"{path}:{line + 1}: tasks[nv01].title: ")
+    config = config_with(tmp_path, ASSUMPTION, ASSUMPTION.removeprefix("assumed = true\n"))
+    [warning] = period_warnings(config)
+    path = tmp_path / "plans" / SHIPPED_PLAN.name  # task 1 lives in the seed plan's file
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = lines.index(next(x for x in lines if "giai đoạn 2021" in x))
+    assert warning.startswith(f"{path}:{line + 1}: tasks[1].title: ")
     assert "ended in 2025 (“giai đoạn 2021 – 2025”)" in warning
     assert "occurrences after it (2026, …)" in warning
     assert "end_year = 2025" in warning and "assumed = true" in warning
@@ -72,8 +68,8 @@ def test_shipped_config_states_its_assumption_for_task_1() -> None:
     settings = load(SHIPPED)
     assert period_warnings(SHIPPED) == []
     assumed = next(w for w in settings.warnings if w.key == "assumed")
-    assert "nv01:" in assumed.message
-    text = SHIPPED.read_text(encoding="utf-8")
+    assert " 1:" in assumed.message and assumed.file == SHIPPED_PLAN
+    text = SHIPPED_PLAN.read_text(encoding="utf-8")
     assert (
         "ASSUMED: its yearly training\n# goes on under the successor plan for 2026 – 2030" in text
     )

@@ -2,7 +2,7 @@
 
 The keys are found by walking the schema (reminder.config.schema) from its root table, so a
 numeric key added later is covered without touching this file. Each is written into a copy
-of the shipped config.toml with 0, -1, 1e308, inf, nan and 2**63: a value outside the key's
+of the shipped config.toml (a task's key: of its plan file, plans/ke-hoach.toml) with 0, -1, 1e308, inf, nan and 2**63: a value outside the key's
 range gives exactly one problem, naming the file, the line written and the key; a value
 inside it loads, and the durations made from it (retry waits, lease, catch-up window) can be
 computed, so that neither `check` nor `run` can end in "internal error: OverflowError".
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import SHIPPED_CONFIG
+from helpers import SHIPPED_CONFIG, SHIPPED_PLAN, copy_shipped
 
 from reminder.cli import main
 from reminder.config import ConfigError, load
@@ -84,10 +84,14 @@ def _headers(text: str, header: str) -> list[int]:
     return [i for i, line in enumerate(text.splitlines()) if rx.match(line)]
 
 
-def with_value(k: NumericKey, literal: str) -> tuple[str, int]:
-    """The shipped config with `k` set to `literal` in the first table of its kind (the table
-    added when the shipped file has none); and the 1-based line of the key."""
-    lines = SHIPPED_CONFIG.read_text(encoding="utf-8").splitlines()
+def with_value(k: NumericKey, literal: str) -> tuple[str, str, int]:
+    """The shipped file that holds `k` (config.toml, or plans/ke-hoach.toml for a task's key),
+    as a path relative to the config's folder; its text with `k` set to `literal` in the first
+    table of its kind (the table added when the shipped file has none); and the 1-based line
+    of the key."""
+    source = SHIPPED_PLAN if k.table[0] == "tasks" else SHIPPED_CONFIG
+    name = source.relative_to(SHIPPED_CONFIG.parent).as_posix()
+    lines = source.read_text(encoding="utf-8").splitlines()
     value = f"[{literal}]" if k.in_list else literal
     header = ".".join(k.table)
     found = _headers("\n".join(lines), header)
@@ -103,7 +107,7 @@ def with_value(k: NumericKey, literal: str) -> tuple[str, int]:
             lines.insert(at, f"{k.name} = {value}")
         else:
             lines[at] = f"{k.name} = {value}"
-        return "\n".join(lines) + "\n", at + 1
+        return name, "\n".join(lines) + "\n", at + 1
     # A table the shipped file leaves out ([web], a task's own ladder): added, inside the
     # first task when it belongs to tasks, with the ladder's one required key.
     block = [f"[{header}]"]
@@ -113,9 +117,19 @@ def with_value(k: NumericKey, literal: str) -> tuple[str, int]:
     if k.table[0] == "tasks":
         second = _headers("\n".join(lines), "tasks")[1]
         lines[second:second] = [*block, ""]
-        return "\n".join(lines) + "\n", second + len(block)
+        return name, "\n".join(lines) + "\n", second + len(block)
     lines += ["", *block]
-    return "\n".join(lines) + "\n", len(lines)
+    return name, "\n".join(lines) + "\n", len(lines)
+
+
+def written(folder: Path, k: NumericKey, literal: str) -> tuple[Path, Path, int]:
+    """The shipped config and plans copied into `folder` with `k` set to `literal`: (config.toml,
+    the file edited, the key's line in it)."""
+    config = copy_shipped(folder)
+    name, text, line = with_value(k, literal)
+    edited = folder / name
+    edited.write_text(text, encoding="utf-8")
+    return config, edited, line
 
 
 @pytest.fixture(autouse=True)
@@ -156,11 +170,9 @@ def test_extreme_numbers_are_one_line_or_work(
 ) -> None:
     """0, -1, 1e308, inf, nan, 2**63 on a numeric key: one problem at its line and `check`
     exits 78 with that line, or it loads."""
-    text, line = with_value(k, literal)
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
+    config, path, line = written(tmp_path, k, literal)
     try:
-        settings = load(path)
+        settings = load(config)
     except ConfigError as exc:
         ours = [p for p in exc.problems if p.line == line]
         if within(k, literal):  # a valid number may still clash with another key (crosscheck)
@@ -172,7 +184,7 @@ def test_extreme_numbers_are_one_line_or_work(
         shown = str(problem)
         assert shown.startswith(f"{path}:{line}: ") and "\n" not in shown
         assert "should be" in problem.message or "expected" in problem.message, shown
-        assert main(["--config", str(path), "check"]) == 78
+        assert main(["--config", str(config), "check"]) == 78
         errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith("error: ")]
         assert [e for e in errors if e.startswith(f"error: {path}:{line}: ")] == [f"error: {shown}"]
         return
@@ -202,9 +214,7 @@ def test_the_issues_numbers_exit_78_with_one_line(
 ) -> None:
     """`check` and `run --once` with the numbers of issue 24 exit 78, naming file, line, key."""
     k = next(k for k in KEYS if k.dotted == f"delivery.{key}")
-    text, line = with_value(k, literal)
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
+    path, _, line = written(tmp_path, k, literal)
     assert main(["--config", str(path), *command]) == 78
     errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith("error: ")]
     assert errors == [

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import copy_shipped
+from helpers import INLINE_CONFIG, copy_shipped
 
 from reminder import cli
 
@@ -50,10 +50,10 @@ def _docx(path: Path, rows: list[list[str]]) -> None:
     document.save(str(path))
 
 
-def test_merge_with_the_shipped_config_writes_a_new_checked_file(tmp_path: Path) -> None:
-    """--merge config.toml: a new file beside it passes `reminder check`; the original is untouched."""
+def test_merge_with_an_inline_config_writes_a_new_checked_file(tmp_path: Path) -> None:
+    """--merge config.toml (a plan inline in it): a new file beside it passes `reminder check`; the original is untouched."""
     config = tmp_path / "config.toml"
-    copy_shipped(config.parent, config.name)
+    config.write_bytes(INLINE_CONFIG.read_bytes())
     before = config.read_bytes()
     _docx(
         tmp_path / "phu-luc.docx",
@@ -90,6 +90,23 @@ def test_merge_with_the_shipped_config_writes_a_new_checked_file(tmp_path: Path)
     assert check.returncode == 0, check.stderr
     again = run("import", "phu-luc.docx", "--merge", "config.toml", cwd=tmp_path)
     assert again.returncode == 65 and (tmp_path / "config.imported-2.toml").exists()
+
+
+def test_merge_refuses_a_config_whose_plans_are_files(tmp_path: Path) -> None:
+    """--merge config.toml with the shipped office (plans/ke-hoach.toml): one line pointing to `import --id`, exit 64, nothing written."""
+    config = copy_shipped(tmp_path)
+    before = config.read_bytes()
+    _docx(tmp_path / "phu-luc.docx", [["1", "Báo cáo chuyển đổi số", "Hằng năm", "Sở Nội vụ", ""]])
+    done = run("import", "phu-luc.docx", "--merge", "config.toml", "--now", NOW, cwd=tmp_path)
+    assert done.returncode == 64, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(
+        "reminder import: config.toml keeps its plans as files in plans/ (ke-hoach): --merge"
+    )
+    assert "reminder import phu-luc.docx --id <plan id>" in line and "nothing written" in line
+    assert config.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "phu-luc.docx", "plans"]
+    assert [p.name for p in (tmp_path / "plans").iterdir()] == ["ke-hoach.toml"]
 
 
 def test_seed_into_an_empty_config_then_upcoming(tmp_path: Path) -> None:
@@ -232,9 +249,10 @@ def test_bad_input_is_one_line_exit_65_and_nothing_written(
         data, expected = BAD[name]
         path.write_bytes(data)
     copy_shipped(tmp_path)
+    (tmp_path / "inline.toml").write_bytes(INLINE_CONFIG.read_bytes())  # --merge's own shape
     before = sorted(p.name for p in tmp_path.iterdir())
     monkeypatch.chdir(tmp_path)
-    for extra in ([], ["-o", "out.toml"], ["--merge", "config.toml"]):
+    for extra in ([], ["-o", "out.toml"], ["--merge", "inline.toml"]):
         assert cli.main(["import", name, *extra]) == 65
         out, err = capsys.readouterr()
         assert out == ""
@@ -253,7 +271,7 @@ def test_docx_flag_on_a_text_file_is_refused(tmp_path: Path) -> None:
 def test_merge_that_fails_the_check_says_why_and_keeps_the_original(tmp_path: Path) -> None:
     """An unknown timing phrase: the merged file is written, checked, and refused with exit 78."""
     config = tmp_path / "config.toml"
-    copy_shipped(config.parent, config.name)
+    config.write_bytes(INLINE_CONFIG.read_bytes())
     before = config.read_bytes()
     _docx(tmp_path / "a.docx", [["1", "Rà soát", "Khi có yêu cầu", "Sở Nội vụ", ""]])
     done = run("import", "a.docx", "--merge", "config.toml", cwd=tmp_path)

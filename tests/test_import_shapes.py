@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from helpers import copy_shipped
+from helpers import INLINE_CONFIG, copy_shipped
 
 from reminder.importer import Imported, import_appendix, read_wording
 from reminder.model import VN_TZ, LeadUnit, Reminder
@@ -131,8 +131,8 @@ def test_imported_tasks_carry_section_product_note_into_check_and_messages(
     from reminder.model import Role
     from reminder.render import Renderer
 
-    config = tmp_path / "config.toml"
-    copy_shipped(config.parent, config.name)
+    config = tmp_path / "config.toml"  # --merge adds to a plan inline in config.toml
+    config.write_bytes(INLINE_CONFIG.read_bytes())
     result = import_appendix(
         DATA / "phu-luc-hai-dong.docx",
         wanted=None,
@@ -200,7 +200,6 @@ def test_plan_file_written_for_plans_folder_loads_with_the_appendix_numbers(
         plan_title="Kế hoạch phát triển nguồn nhân lực khoa học, công nghệ",
         plan_id="kh-99-2026",
     )
-    (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "kh-99-2026.toml").write_text(result.toml, encoding="utf-8")
     settings = load(tmp_path / "config.toml")
     mine = [t for t in settings.catalog.tasks if t.plan == "kh-99-2026"]

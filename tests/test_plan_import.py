@@ -23,18 +23,20 @@ def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[i
 
 @pytest.fixture
 def office(tmp_path: Path) -> Path:
-    """The shipped config (the seed plan inline, id ke-hoach) and a copy of its appendix."""
+    """The shipped config (the seed plan in plans/ke-hoach.toml) and a copy of its appendix."""
     config = write_config(tmp_path, email="outbox", telegram="outbox")
     (tmp_path / "phu-luc.txt").write_bytes(APPENDIX.read_bytes())
     return config
 
 
 def test_the_seed_again_is_already_there(office: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Importing the seed's appendix under the seed's id says it is already there and writes nothing."""
+    """Importing the seed's appendix under the seed's id says it is already there (not merely that its file exists) and writes nothing."""
+    before = (office.parent / "plans" / "ke-hoach.toml").read_bytes()
     code, err = run(capsys, office, str(office.parent / "phu-luc.txt"), "--id", "ke-hoach")
     assert code == EX_CANTCREAT
-    assert "this appendix is already there: plan ke-hoach" in err
-    assert not (office.parent / "plans").exists()
+    assert "this appendix is already there: plan ke-hoach" in err and "exists already" not in err
+    assert (office.parent / "plans" / "ke-hoach.toml").read_bytes() == before
+    assert [p.name for p in (office.parent / "plans").iterdir()] == ["ke-hoach.toml"]
 
 
 def test_a_second_plan_numbered_as_its_appendix(
@@ -57,7 +59,6 @@ def test_never_over_a_file_nor_its_input(office: Path, capsys: pytest.CaptureFix
     """An existing file is replaced only with --force, its input never, other plans never touched."""
     source = office.parent / "phu-luc.txt"
     plans = office.parent / "plans"
-    plans.mkdir()
     other = plans / "kh-khac.toml"
     other.write_text("# another plan, not to be touched\n", encoding="utf-8")
     target = plans / "kh-hai.toml"

@@ -41,9 +41,11 @@ def import_(args: argparse.Namespace) -> int:
     if args.merge and args.plan_id:
         raise UsageError("--id writes a plan file into plans/: leave --merge out")
     config_text = _config_text(target, required=bool(args.merge))
+    if args.merge:
+        _merge_allowed(target, config_text, source)
     out_path = _output_path(args, target, config_text)
-    if out_path is not None:
-        _may_write(out_path, source, target, args.force)
+    if out_path is not None:  # an existing plan file: first see whether it is this appendix
+        _may_write(out_path, source, target, args.force or bool(args.plan_id))
     try:
         result = import_appendix(
             source,
@@ -70,6 +72,8 @@ def import_(args: argparse.Namespace) -> int:
         print(f"  {n}. {text}", file=sys.stderr)
     if args.plan_id:
         _same_appendix(target, result.toml, args.plan_id, args.force)
+        if out_path is not None:
+            _may_write(out_path, source, target, args.force)
     if args.merge:
         code = _write_merged(target, result.toml)
     elif out_path is not None:
@@ -98,6 +102,33 @@ def _config_text(path: Path, required: bool) -> str | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read it as UTF-8 text ({exc})", EX_CONFIG) from None
+
+
+def _merge_allowed(config: Path, config_text: str | None, source: Path) -> None:
+    """--merge appends tasks to the plan inline in CONFIG. A config whose plans are files in
+    plans/ has none: merging would add a second plan inline, beside those files (with the
+    default id "ke-hoach" of the shipped plan's file, at that); a new appendix there is a
+    plan file of its own (`import --id`). UsageError then, before anything is written."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(config_text or "")
+    except tomllib.TOMLDecodeError:
+        return  # said below, with the reading's own message
+    if "plan" in data or "tasks" in data:
+        return  # today's shape: the tasks go on the inline plan
+    folder = _plans_dir(config, config_text)
+    files = sorted(p.stem for p in folder.glob("*.toml") if not p.name.startswith("."))
+    if files:
+        try:
+            shown = folder.relative_to(Path.cwd())
+        except ValueError:
+            shown = folder
+        raise UsageError(
+            f"{config} keeps its plans as files in {shown}/ ({', '.join(files)}): --merge "
+            f"adds tasks to a plan inside config.toml; import a new plan as a file of its own: "
+            f"reminder import {source} --id <plan id> (e.g. --id kh-45-2026); nothing written"
+        )
 
 
 def _output_path(args: argparse.Namespace, config: Path, config_text: str | None) -> Path | None:
