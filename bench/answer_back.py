@@ -266,6 +266,7 @@ def _idle_config(folder: Path, variant: str, base_url: str) -> Path:
     folder.mkdir()
     config = folder / "config.toml"
     shutil.copy(REPO / "config.toml", config)
+    shutil.copytree(REPO / "plans", folder / "plans")  # the seed plan's tasks
     if not variant:
         return config
     text = config.read_text(encoding="utf-8")

@@ -47,6 +47,7 @@ def run(quick: bool) -> dict[str, Any]:
     say(f"\n== 6. CLI latency on the shipped config, median of {reps} ==")
     with tmpdir("cli") as folder:
         shutil.copy(REPO / "config.toml", folder / "config.toml")
+        shutil.copytree(REPO / "plans", folder / "plans")  # the seed plan's tasks
         cfg = str(folder / "config.toml")
         check = [REMINDER, "--config", cfg, "check"]
         upcoming = [REMINDER, "--config", cfg, "upcoming"]

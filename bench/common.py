@@ -96,6 +96,7 @@ def warm_bytecode() -> None:
     t0 = time.perf_counter()
     with tmpdir("warm") as folder:
         shutil.copy(REPO / "config.toml", folder / "config.toml")
+        shutil.copytree(REPO / "plans", folder / "plans")  # the seed plan's tasks
         cfg = str(folder / "config.toml")
         imports = (
             "import aiosmtplib, aiosmtpd.smtp, aiohttp.web, apprise, reminder.cli, "

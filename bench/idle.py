@@ -58,6 +58,7 @@ class Daemon:
     def __init__(self, folder: Path, *, bytecode: str = "installed") -> None:
         folder.mkdir()
         shutil.copy(REPO / "config.toml", folder / "config.toml")
+        shutil.copytree(REPO / "plans", folder / "plans")  # the seed plan's tasks
         self.log_path = folder / "daemon.log"
         self._log = self.log_path.open("wb")
         self.t_launch = time.monotonic()

@@ -9,6 +9,7 @@ its wall time and peak memory (ru_maxrss) are measured. Goal (issue 21): ≤ 30 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -181,6 +182,7 @@ def run(quick: bool) -> dict[str, Any]:
     with tmpdir("import20") as tmp:
         config = tmp / "config.toml"
         config.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        shutil.copytree(REPO / "plans", tmp / "plans")  # the seed plan's tasks
         image = _image(tmp)
         rows = _rows(n)
         files = {

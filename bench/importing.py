@@ -24,7 +24,8 @@ _WIDTHS = (6, 48, 22, 28, 44)  # laid-out columns, characters
 def _rows(n: int) -> tuple[list[list[str]], list[dict[str, Any]]]:
     cfg = tomllib.loads((REPO / "config.toml").read_text(encoding="utf-8"))
     names = {e["id"]: e["name"] for e in [*cfg["agencies"], *cfg["groups"]]}
-    shipped = cfg["tasks"]
+    plan = (REPO / "plans" / "ke-hoach.toml").read_text(encoding="utf-8")
+    shipped = tomllib.loads(plan)["tasks"]  # the seed plan's tasks
     rows, expected = [], []
     for k in range(n):
         t = shipped[k % len(shipped)]

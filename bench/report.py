@@ -17,6 +17,7 @@ start-up and ledger opening), medians of 3 runs.
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def _cli_html(folder: Path) -> tuple[float, float]:
     ledger opening, the same-run baseline), medians of 3."""
     config = folder / "config.toml"
     config.write_text((REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copytree(REPO / "plans", folder / "plans", dirs_exist_ok=True)  # the seed plan
     base = [REMINDER, "--config", str(config)]
     cmd = [*base, "report", "--from", "2026-01-01", "--to", "2035-12-31", "--now", AT]
     cmd += ["--format", "html", "-o", str(folder / "r.html")]

@@ -135,7 +135,8 @@ def explain(
     (work recorded as done gets no reminders: it says "done on …" instead)."""
     cal = WorkCalendar(catalog.calendar)
     rec = task.timing
-    assumed = "  [ASSUMED timing: confirm in config.toml]" if task.assumed else ""
+    where = file_of(catalog, task)
+    assumed = f"  [ASSUMED timing: confirm in {where}]" if task.assumed else ""
     out = [
         f"Task {catalog.name_of(task)} ({task.id}): {task.title}",
         f"  timing: “{rec.phrase}” → {rec.reading}{assumed}",
@@ -148,7 +149,7 @@ def explain(
     found = deadlines(task, cal, first, last, catalog.calendar.day_off_rule)
     out.append(f"\n  Deadlines from {day(first)} to {day(last)}:")
     if not found:
-        out.append("    none — " + _why_none(task))
+        out.append("    none — " + _why_none(catalog, task))
         out += _after_trigger(catalog, task, first, cal)
     reached = {r.role for r in task_recipients(task, catalog.agencies, channels)}
     ladders = {
@@ -160,7 +161,7 @@ def explain(
     for d in found:
         m = milestones.get(d.milestone_id)
         name = m.name if m else d.milestone_id
-        assumed = "  [ASSUMED date: confirm in config.toml]" if m and m.assumed else ""
+        assumed = f"  [ASSUMED date: confirm in {where}]" if m and m.assumed else ""
         out.append(f"    {d.occurrence} / {d.milestone_id}: {name}")
         moved = f" (rule gives {day(d.nominal)})" if d.nominal != d.due else ""
         out.append(f"      deadline {day(d.due)}{moved}{assumed}")
@@ -281,12 +282,20 @@ def _explain_recipients(catalog: Catalog, task: Task, channels: Sequence[str]) -
     return lines
 
 
-def _why_none(task: Task) -> str:
+def file_of(catalog: Catalog, task: Task) -> str:
+    """The file ops edit for `task`: its plan file as plans/<id>.toml (the folder's own name),
+    or config.toml for a plan inline in it."""
+    source = catalog.plan_of(task).source
+    return f"{source.parent.name}/{source.name}" if source is not None else "config.toml"
+
+
+def _why_none(catalog: Catalog, task: Task) -> str:
     freq = task.timing.frequency
+    where = file_of(catalog, task)
     if freq == Frequency.TRIGGERED and task.trigger_date is None:
-        return "waiting for the event: set trigger_date in config.toml when it happens"
+        return f"waiting for the event: set trigger_date in {where} when it happens"
     if freq == Frequency.ASSIGNED and not any(m.dates for m in task.milestones):
-        return "waiting for the assignment: add dates = [...] to its milestones in config.toml"
+        return f"waiting for the assignment: add dates = [...] to its milestones in {where}"
     return "no deadline falls in this window (see timing and start/end years)"
 
 
@@ -305,7 +314,7 @@ def next_deadlines(catalog: Catalog, now: datetime, cal: WorkCalendar) -> list[s
             assumed = " (assumed)" if milestone and milestone.assumed else ""
             what = f"{day(d.due)}  {d.occurrence} {d.milestone_id}{assumed}"
         else:
-            what = _why_none(task)
+            what = _why_none(catalog, task)
         lines.append(f"  {task.number:>3} {task.id:<8} {what}")
     return lines
 

@@ -242,7 +242,7 @@ def test_explain_9_reads_every_two_years(capsys: pytest.CaptureFixture[str]) -> 
     assert "2027 / phat-dong" in out and "deadline Wed 31/03/2027" in out
     assert "2027 / tong-ket" in out and "deadline Tue 30/11/2027" in out
     assert "2028 /" not in out and "2026 /" not in out
-    assert "[ASSUMED date: confirm in config.toml]" in out
+    assert "[ASSUMED date: confirm in plans/ke-hoach.toml]" in out
     assert "chủ trì reminders: D-30 01/03 08:00" in out
 
 
@@ -294,7 +294,10 @@ def test_explain_gives_a_reason_when_a_deadline_moves(
 @pytest.mark.parametrize(
     ("task", "expected"),
     [
-        ("3", "none — waiting for the event: set trigger_date in config.toml when it happens"),
+        (
+            "3",
+            "none — waiting for the event: set trigger_date in plans/ke-hoach.toml when it happens",
+        ),
         ("nv07", "none — waiting for the assignment: add dates = [...] to its milestones"),
     ],
 )
@@ -432,6 +435,8 @@ def test_explain_waiting_trigger_shows_the_offsets(capsys: pytest.CaptureFixture
 def test_explain_marks_an_assumed_anchor_year(capsys: pytest.CaptureFixture[str]) -> None:
     """Task 9's anchor_year is `assumed = true`: the timing line says so; task 2's is not marked."""
     _, out, _ = main(capsys, "explain", "9", "--now", NOW)
-    assert "→ every 2 years (2025, 2027, …)  [ASSUMED timing: confirm in config.toml]" in out
+    assert (
+        "→ every 2 years (2025, 2027, …)  [ASSUMED timing: confirm in plans/ke-hoach.toml]" in out
+    )
     _, out, _ = main(capsys, "explain", "2", "--now", NOW)
     assert "ASSUMED timing" not in out

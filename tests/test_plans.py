@@ -427,3 +427,22 @@ def test_the_weekly_summary_names_tasks_with_their_plan(tmp_path: Path) -> None:
     context = summary_context(catalog, rule, {}, monday, cal)
     text = Renderer(catalog).render_followup(weekly, context, today=monday.date()).text
     assert "Nhiệm vụ số kh-a/1 (năm 2026)" in text and "Nhiệm vụ số kh-b/1 (năm 2026)" in text
+
+
+def test_hints_name_the_file_the_task_lives_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check`'s "set trigger_date in …" and `explain`'s "[ASSUMED …: confirm in …]" name the task's own file: plans/ke-hoach.toml, or config.toml for a plan inline."""
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    cfg = moved / "config.toml"
+    cfg.write_text(INLINE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    inline = tmp_path / "inline.toml"
+    inline.write_text(INLINE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    assert check(capsys, cfg, "plans", "--move-inline")[0] == 0
+    for path, where in ((cfg, "plans/ke-hoach.toml"), (inline, "config.toml")):
+        code, out, _ = check(capsys, path, "check")
+        assert code == 0
+        assert f"set trigger_date in {where} when it happens" in out
+        code, out, _ = check(capsys, path, "explain", "1", "--now", NOW)
+        assert code == 0 and f"[ASSUMED date: confirm in {where}]" in out

@@ -63,13 +63,19 @@ def _plans_line(settings: Settings) -> str:
     """The plans and their files; for a plan inline in config.toml, how to move it."""
     plans = settings.catalog.plans.values()
     files = [p for p in plans if p.source is not None]
-    said = f"{len(files)} in {settings.plans_dir}" if files else f"none in {settings.plans_dir}"
+    ids = ", ".join(p.id for p in files)
+    said = (
+        f"{len(files)} in {settings.plans_dir}/ ({ids})"
+        if files
+        else f"none in {settings.plans_dir}/"
+    )
     for p in plans:
         if p.source is None:
             said += (
                 f"; {p.id!r} inline in {settings.source.name}: move its [plan] (adding "
                 f'id = "{p.id}") and [[tasks]] into {settings.plans_dir}/{p.id}.toml, each task\'s '
-                "id becoming former_id and its number text in quotes (docs/config.md, Plan files)"
+                "id becoming former_id and its number text in quotes (docs/config.md, Plan files): "
+                "`reminder plans --move-inline` does it"
             )
     return said
 

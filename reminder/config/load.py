@@ -129,8 +129,10 @@ def load(path: Path | str, *, channel_secrets: bool = True) -> Settings:
 
 
 def plans_folder(cfg: schema.Config, file: Path) -> Path:
-    """The folder of the plan files: [plans] dir, relative to config.toml."""
-    return file.resolve().parent / cfg.plans.dir
+    """The folder of the plan files: [plans] dir, relative to config.toml's folder, written
+    as config.toml is (so `check` names plans/ke-hoach.toml beside config.toml, relative or
+    absolute alike)."""
+    return file.parent / cfg.plans.dir
 
 
 def _plans(
