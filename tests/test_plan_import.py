@@ -83,3 +83,13 @@ def test_a_bad_id_is_a_usage_error(office: Path, capsys: pytest.CaptureFixture[s
     """--id takes a plan id (a-z, 0-9, '-', '_'): anything else is refused before reading the file."""
     code, err = run(capsys, office, str(office.parent / "phu-luc.txt"), "--id", "KH 45/2026")
     assert code == 64 and "--id 'KH 45/2026': expected a plan id" in err
+
+
+def test_a_relative_config_counts_the_new_plans_tasks(
+    office: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--config config.toml (relative, so the plan files are named plans/…): the new plan's check line still counts its 11 tasks."""
+    monkeypatch.chdir(office.parent)
+    code, err = run(capsys, Path("config.toml"), "phu-luc.txt", "--id", "kh-hai")
+    assert code in (0, EX_DATAERR), err
+    assert "plans/kh-hai.toml: OK — 11 tasks" in err

@@ -242,7 +242,9 @@ def _check_plan_file(config: Path, path: Path) -> int:
             file=sys.stderr,
         )
         return EX_CONFIG
-    tasks = sum(1 for t in settings.catalog.tasks if path == settings.catalog.plan_of(t).source)
+    mine = path.resolve()
+    cat = settings.catalog
+    tasks = sum(1 for t in cat.tasks if (cat.plan_of(t).source or config).resolve() == mine)
     print(f"{path}: OK — {tasks} tasks; `reminder plans` lists it", file=sys.stderr)
     return EX_OK
 
