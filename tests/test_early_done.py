@@ -39,12 +39,14 @@ NV07_DATES = (
 
 
 def _assigned(folder: Path, **kw: object) -> Path:
-    """The shipped config with task 7 (Theo nhiệm vụ được giao) given two deadlines."""
+    """The shipped config with task 7 (Theo nhiệm vụ được giao) given two deadlines (in its
+    plan file, plans/ke-hoach.toml)."""
     path = write_config(folder, **kw)  # type: ignore[arg-type]
-    text = path.read_text(encoding="utf-8")
+    plan = folder / "plans" / "ke-hoach.toml"
+    text = plan.read_text(encoding="utf-8")
     old = "dates = []                      # add the deadline(s) when the task is assigned"
     assert text.count(old) == 1
-    path.write_text(text.replace(old, NV07_DATES + "  #"), encoding="utf-8")
+    plan.write_text(text.replace(old, NV07_DATES + "  #"), encoding="utf-8")
     return path
 
 
