@@ -13,6 +13,8 @@ own); this module only gathers the data the templates need and guards the output
 Template variables (all templates receive the same set):
     recipient  AgencyView: who receives the message (the successor, the group member)
     items      list[ItemView], sorted by deadline, then task number: one per reminder
+    n_tasks, n_overdue, n_linked  int: the distinct tasks of the items, the items overdue
+               (days_left < 0), the items with a confirmation link
     plan       PlanInfo: title, issuer, number ("" if blank), signed_on (None), sender, reports_to
     today      date: the business date of sending; days left count from it
     late       bool: the reminder is sent late (the system was interrupted)
@@ -447,6 +449,11 @@ class Renderer:
         return {
             "recipient": recipient,
             "items": items,
+            # counted once here rather than by a filter chain in each template (as Jinja's
+            # `unique` counts: letter case ignored)
+            "n_tasks": len({i.task_id.lower() for i in items}),
+            "n_overdue": sum(1 for i in items if i.days_left < 0),
+            "n_linked": sum(1 for i in items if i.confirm_url),
             "plans": plans,
             "plan": plans[0] if plans else self.catalog.plan,
             "today": today,

@@ -377,6 +377,19 @@ def test_an_email_digest_calls_one_macro_per_line_of_an_item(
     assert per_item == {"role_line": 6, "request": 6, "agencies": 6}  # 3 items, 2 templates
 
 
+def test_templates_get_the_digests_counts(tmp_path: Path) -> None:
+    """n_tasks, n_overdue and n_linked are given to the templates (counted once, not by a
+    filter chain in each template): two milestones of one task count as one task."""
+    folder = tmp_path / "templates"
+    shutil.copytree(default_template_dir(), folder)
+    (folder / "email_subject.txt").write_text(
+        "{{ n_tasks }} {{ n_overdue }} {{ n_linked }} {{ items|length }}", encoding="utf-8"
+    )
+    batch = [*digest(), rem("nv03", milestone="khac", deadline=date(2026, 11, 30))]
+    m = Renderer(make_catalog(), folder).render(batch, today=date(2026, 12, 2))
+    assert m.subject == "3 2 0 4"
+
+
 def test_digest_subject_counts_overdue(renderer: Renderer) -> None:
     """A digest with an overdue task says how many are overdue, not "sắp đến hạn"."""
     m = renderer.render(digest(), today=date(2026, 12, 2))
