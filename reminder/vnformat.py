@@ -6,7 +6,8 @@ day below 10 and the months 1 and 2 take a leading zero ("ngày 05 tháng 01 nă
 thousands with a dot and use a comma for decimals ("1.234", "1.234,5").
 
 These are registered as Jinja2 filters by `reminder.render` (same names). The date filters
-keep their answers per date (a sending wake-up formats ~800 deadlines of a few dozen dates).
+and `ky` keep their answers per value (a sending wake-up formats ~800 deadlines of a few
+dozen dates; a weekly summary thousands of items of a few occurrence labels).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def countdown(deadline: date, today: date) -> str:
 _ROMAN = ("I", "II", "III", "IV")
 
 
+@functools.lru_cache(maxsize=4096)
 def ky(label: str) -> str:
     """An occurrence label as a reader writes it: "2026" → "năm 2026", "2026-Q3" → "quý
     III/2026", "2026-H1" → "6 tháng đầu năm 2026", "2026-06" → "tháng 6/2026",

@@ -194,3 +194,30 @@ def test_check_done_accepts_today_and_the_occurrence_start() -> None:
     check_done(TET, "2026", "bc", date(2026, 12, 1), date(2026, 12, 1))
     check_done(TET, "2026", None, date(2026, 1, 1), date(2026, 12, 1))
     check_done(TET, "2026", "bc", None, date(2026, 12, 1))
+
+
+def test_tasks_of_one_shape_have_their_deadlines_computed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """period_deadlines computes the deadlines once per shape (timing, trigger, day-off rule,
+    milestones): a second task of TET's shape gets the same dates under its own id."""
+    from dataclasses import replace
+
+    from reminder import status
+
+    twin = replace(TET, id="tet2", number="4", lead="stc")
+    catalog = replace(CATALOG, tasks=(TET, MERGED, twin))
+    calls: list[str] = []
+    real = status.task_deadlines
+
+    def counted(t: Task, *args: object) -> object:
+        calls.append(t.id)
+        return real(t, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(status, "task_deadlines", counted)
+    found = period_deadlines(catalog, date(2026, 1, 1), date(2027, 12, 31), CAL)
+    assert calls == ["tet", "kh"]
+    mine = [(d.occurrence, d.nominal, d.due, d.reasons) for d in found if d.task_id == "tet"]
+    theirs = [(d.occurrence, d.nominal, d.due, d.reasons) for d in found if d.task_id == "tet2"]
+    assert mine == theirs and len(mine) == 2
+    assert mine[0][2] == date(2026, 2, 23)  # Tết moved it
