@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from reminder import sdnotify, statedir, version
+from reminder import heap, sdnotify, statedir, version
 from reminder.config import ConfigError, Settings
 from reminder.dispatch import Dispatcher, Outcome
 from reminder.exitcodes import EX_CONFIG, EX_NOPERM, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
@@ -111,6 +111,7 @@ class Daemon:
         self.outage_since: float | None = None  # monotonic time the ledger became unusable
         self.outage_said = False  # whether this daemon (not the ledger) logged the outage
         self.health = Health()  # what /healthz reports, updated here in the loop
+        self.trimmed = False  # whether the heap was trimmed after the start-up cycle
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -369,9 +370,16 @@ class Daemon:
             try:
                 outcome = await self.dispatcher.cycle(now)
                 self._note_channels(outcome, now)
-                if outcome.messages or outcome.failed or outcome.gave_up or outcome.missed:
+                worked = bool(
+                    outcome.messages or outcome.failed or outcome.gave_up or outcome.missed
+                )
+                if worked:
                     log.info("cycle at %s: %s", now.isoformat(), outcome)
                 await self._reschedule(now)
+                if worked or not self.trimmed:  # the start-up's or a batch's freed heap
+                    self.trimmed = heap.trim(
+                        "the start-up cycle" if not self.trimmed else "a batch"
+                    )
             except asyncio.CancelledError:
                 if self.stop_event.is_set():  # a stop past STOP_TIMEOUT: _shutdown says it
                     return None

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from daemon_harness import Config, Spawn, TimedSMTPServer, write_config
 
 from reminder.ledger import open_ledger, schema_head
+from reminder.model import VN_TZ
+
+X = datetime(2026, 12, 1, 8, 0, tzinfo=VN_TZ)  # the harness config's reminder instant
 
 PROBE = """
 import sys
@@ -87,3 +92,37 @@ def test_the_telegram_channel_and_poller_load_no_cryptography() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+TRIM_PROBE = """
+import sys
+from reminder import heap
+blocks = [bytes(3000) for _ in range(20_000)]  # ~60 MB from the C heap (not pymalloc)
+keep = bytes(3000)  # allocated last: the heap's top stays in use, so free() cannot shrink it
+del blocks
+before = heap.rss_bytes()
+assert heap.trim("a probe")
+print(before - heap.rss_bytes())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc")
+def test_trim_gives_the_freed_heap_back_to_the_system() -> None:
+    """60 MB freed in the middle of the C heap stay resident until heap.trim() hands them back."""
+    done = subprocess.run(
+        [sys.executable, "-c", TRIM_PROBE], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) > 40 * 2**20
+
+
+def test_the_daemon_trims_its_heap_after_start_up_and_after_a_batch(
+    tmp_path: Path, smtp: TimedSMTPServer, spawn: Spawn
+) -> None:
+    """After the start-up cycle, and after a cycle that sent, the daemon trims its heap
+    (one DEBUG line each, with the RSS before and after)."""
+    cfg = write_config(tmp_path, Config(smtp_port=smtp.port))
+    daemon = spawn(cfg, X - timedelta(seconds=3), log_level="DEBUG")
+    daemon.wait_for_line(r"heap trimmed after the start-up cycle: RSS [\d.]+ → [\d.]+ MB", 20)
+    assert smtp.wait_for(1, timeout=20) == 1, daemon.text()
+    daemon.wait_for_line(r"heap trimmed after a batch: RSS [\d.]+ → [\d.]+ MB", 10)
+    assert daemon.stop() == 0
