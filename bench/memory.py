@@ -59,6 +59,8 @@ def install(folder: Path) -> Path:
 
 def _config(folder: Path, parts: tuple[str, ...], tg_url: str, zalo_url: str) -> Path:
     folder.mkdir()
+    if (REPO / "plans").is_dir():
+        shutil.copytree(REPO / "plans", folder / "plans")  # the seed plan's tasks
     config = folder / "config.toml"
     text = (REPO / "config.toml").read_text(encoding="utf-8")
     for channel, url in (("telegram", tg_url), ("zalo", zalo_url)):
