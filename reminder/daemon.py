@@ -375,11 +375,11 @@ class Daemon:
                 )
                 if worked:
                     log.info("cycle at %s: %s", now.isoformat(), outcome)
-                await self._reschedule(now)
                 if worked or not self.trimmed:  # the start-up's or a batch's freed heap
                     self.trimmed = heap.trim(
                         "the start-up cycle" if not self.trimmed else "a batch"
                     )
+                await self._reschedule(now)
             except asyncio.CancelledError:
                 if self.stop_event.is_set():  # a stop past STOP_TIMEOUT: _shutdown says it
                     return None
