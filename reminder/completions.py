@@ -29,13 +29,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
+from reminder.ledgerread import Action, CompletionEvent  # plain types, kept there: see it
 from reminder.model import Completion
 
 __all__ = [
@@ -53,13 +53,6 @@ BY_MAX_CHARS = 200
 
 T = TypeVar("T")
 Work = tuple[str, str, str]  # (task_id, occurrence, milestone_id or '')
-
-
-class Action(StrEnum):
-    """What a completion event says. Stored as these lowercase strings."""
-
-    DONE = "done"
-    UNDO = "undo"
 
 
 class NothingToUndo(Exception):
@@ -96,26 +89,6 @@ class CompletionEventRow(SQLModel, table=True):
 
 
 _E: sa.Table = CompletionEventRow.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class CompletionEvent:
-    """One event of the history, as callers see it. `recorded_at` is aware, in UTC."""
-
-    id: int
-    task_id: str
-    occurrence: str
-    milestone_id: str  # '' = the whole occurrence
-    action: Action
-    done_on: date | None
-    recorded_at: datetime
-    by: str
-    ref: str
-    note: str
-
-    @property
-    def work(self) -> Work:
-        return (self.task_id, self.occurrence, self.milestone_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""What the read-only commands (`report`, `history`, `upcoming`) read from a SQLite ledger,
-with the standard library's sqlite3: no SQLAlchemy, SQLModel or alembic to import (two
-thirds of those commands' start-up) and no migration check on a read.
+"""What the read-only commands (`report`, `history`, `upcoming`, `done --list`) read from a
+SQLite ledger, with the standard library's sqlite3: no SQLAlchemy, SQLModel or alembic to
+import (two thirds of those commands' start-up) and no migration check on a read.
 
-Also the two plain types of a delivery row, `Status` and `Delivery` (reminder.ledger
+Also the plain types of a delivery row, `Status` and `Delivery` (reminder.ledger re-exports
+them), and of a completion event, `Action` and `CompletionEvent` (reminder.completions
 re-exports them), so that reading rows needs nothing heavier.
 
 Each reader returns None when this way does not apply, and the caller opens the `Ledger`
@@ -62,6 +63,33 @@ class Delivery:
     created_at: datetime
 
 
+class Action(StrEnum):
+    """What a completion event says. Stored as these lowercase strings."""
+
+    DONE = "done"
+    UNDO = "undo"
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionEvent:
+    """One event of the history, as callers see it. `recorded_at` is aware, in UTC."""
+
+    id: int
+    task_id: str
+    occurrence: str
+    milestone_id: str  # '' = the whole occurrence
+    action: Action
+    done_on: date | None
+    recorded_at: datetime
+    by: str
+    ref: str
+    note: str
+
+    @property
+    def work(self) -> Work:
+        return (self.task_id, self.occurrence, self.milestone_id)
+
+
 DELIVERY_FIELDS = tuple(Delivery.__dataclass_fields__)
 _TIMES = ("planned_at", "claimed_at", "sent_at", "next_attempt_at", "updated_at", "created_at")
 
@@ -88,6 +116,38 @@ def current_completions(url: str) -> dict[Work, Completion] | None:
         return _current(rows)
     except (ValueError, TypeError):  # a value this reader does not know: let the Ledger read
         return None
+
+
+def completion_events(url: str, task_id: str | None = None) -> list[CompletionEvent] | None:
+    """The completion history, oldest first (as `Completions.events`); None: open the Ledger."""
+    sql = (
+        "SELECT id, task_id, occurrence, milestone_id, action, done_on, recorded_at, "
+        "recorded_by, ref, note FROM completion_event"
+        + (" WHERE task_id = ?" if task_id is not None else "")
+        + " ORDER BY id"
+    )
+    rows = _select(url, sql, (task_id,) if task_id is not None else ())
+    if rows is None:
+        return None
+    try:
+        return [_event(r) for r in rows]
+    except (ValueError, TypeError):  # a value this reader does not know: let the Ledger read
+        return None
+
+
+def _event(r: sqlite3.Row) -> CompletionEvent:
+    return CompletionEvent(
+        id=r["id"],
+        task_id=r["task_id"],
+        occurrence=r["occurrence"],
+        milestone_id=r["milestone_id"],
+        action=Action(r["action"]),
+        done_on=None if r["done_on"] is None else date.fromisoformat(r["done_on"]),
+        recorded_at=_instant(r["recorded_at"]),
+        by=r["recorded_by"],
+        ref=r["ref"],
+        note=r["note"],
+    )
 
 
 def _current(rows: list[sqlite3.Row]) -> dict[Work, Completion]:

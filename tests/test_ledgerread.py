@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from helpers import copy_shipped
+from inprocess import run_main
 
 from reminder import ledgerread
 from reminder.ledger import Ledger, Status
@@ -104,3 +105,52 @@ def test_report_history_and_upcoming_import_no_database_stack(tmp_path: Path) ->
         assert run.returncode == 0, run.stderr
         assert b"HEAVY []" in run.stderr, (command, run.stderr[-300:])
     assert (ledger.stat().st_mtime_ns, ledger.read_bytes()) == before
+
+
+def test_done_list_reads_the_events_as_the_ledger_does_without_the_database_stack(
+    tmp_path: Path,
+) -> None:
+    """`done --list` reads the completion events (records, a correction, an undo) through
+    sqlite3 exactly as the Ledger gives them, all or one task's, and imports no SQLAlchemy,
+    SQLModel or alembic; PostgreSQL gets None (the Ledger's way)."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger(url, lease=timedelta(minutes=5)) as led:
+        led.migrate()
+        c = led.completions
+        c.record_done("t1", "2026", "m1", date(2026, 3, 1), by="ops:lan", ref="Số 1", now=T0)
+        c.record_done("t1", "2026", "m1", date(2026, 2, 28), note="sửa ngày", now=T0)
+        c.record_done("t3", "2026", None, date(2026, 3, 2), now=T0)
+        c.undo("t3", "2026", None, now=T0 + timedelta(hours=1))
+        want = {task: c.events(task) for task in (None, "t1", "t3", "t9")}
+    assert len(want[None]) == 4 and want[None][-1].done_on is None
+    for task, events in want.items():
+        assert ledgerread.completion_events(url, task) == events
+    assert ledgerread.completion_events("postgresql+psycopg://u@h/db") is None
+
+    (tmp_path / "office").mkdir()
+    config = copy_shipped(tmp_path / "office")
+    recorded = run_main(
+        ["--config", str(config), "done", "1", "2026", "--on", "2026-11-20"],
+        cwd=config.parent,
+        env={"REMINDER_CONFIG": None},
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    probe = (
+        "import sys, runpy; sys.argv = ['reminder', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('reminder', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    listing = subprocess.run(
+        [sys.executable, "-c", probe, "--config", str(config), "done", "--list"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=config.parent,
+        check=False,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "HEAVY []" in listing.stderr, listing.stderr[-300:]
+    [line] = listing.stdout.splitlines()
+    assert line.startswith("#1  ") and "  done  " in line and "on 20/11/2026" in line

@@ -97,14 +97,18 @@ def _record(
 
 def _done_list(settings: Settings, task_ref: str | None) -> int:
     """Every completion event, oldest first: the append-only history."""
+    from reminder import ledgerread
     from reminder.vnformat import ngay
 
     task_id = task_of(settings, task_ref).id if task_ref else None
-    ledger = ledger_of(settings)
-    try:
-        events = ledger.completions.events(task_id)
-    finally:
-        ledger.close()
+    # sqlite3, read-only: no SQLAlchemy import, no migration (None: open the ledger)
+    events = ledgerread.completion_events(settings.database_url, task_id)
+    if events is None:
+        ledger = ledger_of(settings)
+        try:
+            events = ledger.completions.events(task_id)
+        finally:
+            ledger.close()
     tz = settings.catalog.calendar.timezone
     cat = settings.catalog
     labels = {t.id: t.id if t.id == t.name else f"{cat.name_of(t)}/{t.id}" for t in cat.tasks}
