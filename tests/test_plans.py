@@ -446,3 +446,19 @@ def test_hints_name_the_file_the_task_lives_in(
         assert f"set trigger_date in {where} when it happens" in out
         code, out, _ = check(capsys, path, "explain", "1", "--now", NOW)
         assert code == 0 and f"[ASSUMED date: confirm in {where}]" in out
+
+
+def test_move_inline_that_would_not_read_back_moves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A layout the line-wise move misreads (a multi-line note whose line looks like a table header): exit 78, one line, every file as it was."""
+    cfg = tmp_path / "config.toml"
+    text = INLINE_CONFIG.read_text(encoding="utf-8").replace(
+        'timing = "Hằng năm"\n', 'timing = "Hằng năm"\nnote = """\n[office]\n"""\n', 1
+    )
+    cfg.write_text(text, encoding="utf-8")
+    code, out, err = check(capsys, cfg, "plans", "--move-inline")
+    assert (code, out) == (EX_CONFIG, "")
+    assert "cannot move its plan line by line" in err and "nothing changed" in err
+    assert cfg.read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
