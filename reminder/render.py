@@ -797,8 +797,19 @@ class _TagCollector(HTMLParser):
         self.tags.append(tag)
 
 
+# Every name html.parser can report as a start or end tag is one of these matches (its
+# starttagopen + tagfind_tolerant, its tolerant and its strict end tag): when all of them are
+# Telegram's tags, the parser cannot find another, and the Python parse is skipped.
+_TAG_NAMES = re.compile(
+    r"<([a-zA-Z][^\t\n\r\f />\x00]*)|</([a-zA-Z][^\t\n\r\f />\x00]*)"
+    r"|</\s*([a-zA-Z][-.a-zA-Z0-9:_]*)\s*>"
+)
+
+
 def _disallowed_tags(text: str) -> list[str]:
     """Tags in `text` that Telegram's HTML parse mode would refuse, in order, once each."""
+    if all((a or b or c).lower() in TELEGRAM_TAGS for a, b, c in _TAG_NAMES.findall(text)):
+        return []
     collector = _TagCollector()
     collector.feed(text)
     collector.close()
