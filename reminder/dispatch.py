@@ -40,7 +40,7 @@ from reminder.model import Catalog, Message, Reminder
 from reminder.planner import Done, PlanCache, useful_until
 from reminder.recipients import with_linked_chats
 from reminder.recorder import Recorder
-from reminder.render import Renderer
+from reminder.render import Renderer, digests
 from reminder.workdays import WorkCalendar
 
 log = logging.getLogger("reminder.dispatch")
@@ -681,15 +681,6 @@ def _slices(reminders: Sequence[Reminder], rng: random.Random) -> list[list[Remi
     ]
     rng.shuffle(parts)
     return parts
-
-
-def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
-    """Reminders of one kind for the same (agency, channel, address) go out as one message
-    (`preview` shows the same grouping)."""
-    groups: dict[tuple[str, str, str, str], list[Reminder]] = defaultdict(list)
-    for r in reminders:
-        groups[(r.kind, r.agency, r.channel, r.address)].append(r)
-    return list(groups.values())
 
 
 def _escalation_cache(settings: Settings, cat: Catalog, cal: WorkCalendar) -> PlanCache | None:

@@ -33,6 +33,7 @@ import html
 import logging
 import re
 import traceback
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -742,6 +743,16 @@ class Renderer:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def digests(reminders: Sequence[Reminder]) -> list[list[Reminder]]:
+    """Reminders of one kind for the same (agency, channel, address) go out as one message
+    (the daemon's batches and `preview` group them so; here, not in reminder.dispatch, so that
+    `preview` needs no database libraries)."""
+    groups: dict[tuple[str, str, str, str], list[Reminder]] = defaultdict(list)
+    for r in reminders:
+        groups[(r.kind, r.agency, r.channel, r.address)].append(r)
+    return list(groups.values())
 
 
 def message_id(keys: Sequence[str], domain: str = "reminder.local") -> str:

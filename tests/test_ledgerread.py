@@ -135,6 +135,29 @@ def test_done_list_reads_the_events_as_the_ledger_does_without_the_database_stac
         env={"REMINDER_CONFIG": None},
     )
     assert recorded.returncode == 0, recorded.stderr
+    listing = _without_the_database_stack(config, "done", "--list")
+    [line] = listing.stdout.splitlines()
+    assert line.startswith("#1  ") and "  done  " in line and "on 20/11/2026" in line
+
+
+def test_preview_reads_the_records_without_the_database_stack(tmp_path: Path) -> None:
+    """`preview` (the next message of a task, its finished work left out) imports no
+    SQLAlchemy, SQLModel or alembic: the digest grouping lives in reminder.render."""
+    config = copy_shipped(tmp_path)
+    now = "--now", "2026-11-26T09:00:00+07:00"
+    recorded = run_main(
+        ["--config", str(config), "done", "1", "2026", *now],
+        cwd=config.parent,
+        env={"REMINDER_CONFIG": None},
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    shown = _without_the_database_stack(config, "preview", "1", *now)
+    assert shown.stdout.startswith("# email to sonoivu@tinh.example at 2027-"), shown.stdout[:200]
+
+
+def _without_the_database_stack(config: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """`reminder --config CONFIG COMMAND…` in a new process that must exit 0 having imported
+    none of sqlalchemy, sqlmodel, alembic."""
     probe = (
         "import sys, runpy; sys.argv = ['reminder', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('reminder', run_name='__main__')\n"
@@ -142,15 +165,14 @@ def test_done_list_reads_the_events_as_the_ledger_does_without_the_database_stac
         "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic') if m in sys.modules)\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
-    listing = subprocess.run(
-        [sys.executable, "-c", probe, "--config", str(config), "done", "--list"],
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--config", str(config), *command],
         capture_output=True,
         text=True,
         encoding="utf-8",
         cwd=config.parent,
         check=False,
     )
-    assert listing.returncode == 0, listing.stderr
-    assert "HEAVY []" in listing.stderr, listing.stderr[-300:]
-    [line] = listing.stdout.splitlines()
-    assert line.startswith("#1  ") and "  done  " in line and "on 20/11/2026" in line
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stderr, done.stderr[-300:]
+    return done

@@ -198,10 +198,9 @@ def preview(args: argparse.Namespace) -> int:
     """Print the message the daemon will send for the task's next reminder: to the lead (or
     --agency), on --channel, merged with every other reminder due to that address then."""
     from reminder import views
-    from reminder.dispatch import digests
     from reminder.links import AnswerLinks
     from reminder.planner import plan
-    from reminder.render import Renderer
+    from reminder.render import Renderer, digests
 
     settings = settings_of(args)
     task = task_of(settings, args.task)
