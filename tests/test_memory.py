@@ -126,3 +126,18 @@ def test_the_daemon_trims_its_heap_after_start_up_and_after_a_batch(
     assert smtp.wait_for(1, timeout=20) == 1, daemon.text()
     daemon.wait_for_line(r"heap trimmed after a batch: RSS [\d.]+ → [\d.]+ MB", 10)
     assert daemon.stop() == 0
+
+
+def test_cryptography_is_hidden_only_from_the_thread_importing_telegram() -> None:
+    """The finder that hides cryptography while `telegram` is imported answers only to the
+    thread importing it: another thread finds cryptography meanwhile as usual."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reminder.channels.ptb import _Hide
+
+    hide = _Hide()
+    with pytest.raises(ModuleNotFoundError):
+        hide.find_spec("cryptography.hazmat")
+    assert hide.find_spec("cryptic") is None
+    with ThreadPoolExecutor(1) as other:
+        assert other.submit(hide.find_spec, "cryptography").result() is None

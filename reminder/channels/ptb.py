@@ -6,7 +6,7 @@ which reminder never uses. cryptography is installed only because pdfminer.six (
 importer) needs it; loaded in the daemon it costs about 7 MB resident (its Rust extension and
 OpenSSL bindings) for nothing. Importing this module imports `telegram` with cryptography
 hidden, so PTB records it as absent (`CRYPTO_INSTALLED = False`: only the passport methods
-would refuse). Nothing else is hidden, and only during that import: cryptography stays
+would refuse). Nothing else is hidden, and only during that import, in its thread: cryptography stays
 importable afterwards (pdfplumber in the same process works as before).
 
 Import it before `telegram` (reminder/channels/telegram.py and telegram_poll.py do, above an
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from types import ModuleType
@@ -26,10 +27,15 @@ HIDDEN = "cryptography"
 
 
 class _Hide(MetaPathFinder):
-    """Answers "no such module" for cryptography and its submodules."""
+    """Answers "no such module" for cryptography and its submodules, to the thread that made
+    it only (another thread importing cryptography meanwhile gets it as usual)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        if fullname == HIDDEN or fullname.startswith(HIDDEN + "."):
+        hidden = fullname == HIDDEN or fullname.startswith(HIDDEN + ".")
+        if hidden and threading.get_ident() == self.thread:
             raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
         return None
 
