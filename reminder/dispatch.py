@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from reminder import owner
+from reminder.channels import make_channels
 from reminder.channels.base import Channel, ChannelError
 from reminder.config import Settings
 from reminder.followup import escalation_context, escalations, summaries, summary_context
@@ -80,32 +81,6 @@ class Outcome:
             f"{self.messages} message(s): {self.sent} reminder(s) sent ({self.late} late), "
             f"{self.failed} to retry, {self.gave_up} given up, {self.missed} missed"
         )
-
-
-def make_channels(settings: Settings) -> dict[str, Channel]:
-    """The channel object for each enabled channel: a real transport or the outbox."""
-    from reminder.channels.outbox import OutboxChannel
-
-    channels: dict[str, Channel] = {}
-    if settings.email_transport == "smtp" and settings.smtp:
-        from reminder.channels.email import EmailChannel
-
-        channels["email"] = EmailChannel(settings.smtp)
-    elif settings.email_transport == "outbox":
-        channels["email"] = OutboxChannel("email", settings.outbox)
-    if settings.telegram_transport == "bot" and settings.telegram:
-        from reminder.channels.telegram import TelegramChannel
-
-        channels["telegram"] = TelegramChannel(settings.telegram)
-    elif settings.telegram_transport == "outbox":
-        channels["telegram"] = OutboxChannel("telegram", settings.outbox)
-    if settings.zalo_transport == "bot" and settings.zalo:
-        from reminder.channels.zalo import ZaloChannel
-
-        channels["zalo"] = ZaloChannel(settings.zalo)
-    elif settings.zalo_transport == "outbox":
-        channels["zalo"] = OutboxChannel("zalo", settings.outbox)
-    return channels
 
 
 def owner_id() -> str:

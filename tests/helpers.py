@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +180,26 @@ class FullDisk:
             conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
         else:
             conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
+
+
+def run_without_database_stack(config: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """`reminder --config CONFIG COMMAND…` in a new process that must exit 0 having imported
+    none of sqlalchemy, sqlmodel, alembic."""
+    probe = (
+        "import sys, runpy; sys.argv = ['reminder', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('reminder', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--config", str(config), *command],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=config.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stderr, done.stderr[-300:]
+    return done

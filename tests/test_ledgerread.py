@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from helpers import copy_shipped
+from helpers import copy_shipped, run_without_database_stack
 from inprocess import run_main
 
 from reminder import ledgerread
@@ -107,7 +107,7 @@ def test_report_history_and_upcoming_import_no_database_stack(tmp_path: Path) ->
     assert (ledger.stat().st_mtime_ns, ledger.read_bytes()) == before
 
 
-def test_done_list_reads_the_events_as_the_ledger_does_without_the_database_stack(
+def test_done_list_reads_the_events_as_the_ledger_doesrun_without_database_stack(
     tmp_path: Path,
 ) -> None:
     """`done --list` reads the completion events (records, a correction, an undo) through
@@ -135,12 +135,12 @@ def test_done_list_reads_the_events_as_the_ledger_does_without_the_database_stac
         env={"REMINDER_CONFIG": None},
     )
     assert recorded.returncode == 0, recorded.stderr
-    listing = _without_the_database_stack(config, "done", "--list")
+    listing = run_without_database_stack(config, "done", "--list")
     [line] = listing.stdout.splitlines()
     assert line.startswith("#1  ") and "  done  " in line and "on 20/11/2026" in line
 
 
-def test_preview_reads_the_records_without_the_database_stack(tmp_path: Path) -> None:
+def test_preview_reads_the_recordsrun_without_database_stack(tmp_path: Path) -> None:
     """`preview` (the next message of a task, its finished work left out) imports no
     SQLAlchemy, SQLModel or alembic: the digest grouping lives in reminder.render."""
     config = copy_shipped(tmp_path)
@@ -151,28 +151,5 @@ def test_preview_reads_the_records_without_the_database_stack(tmp_path: Path) ->
         env={"REMINDER_CONFIG": None},
     )
     assert recorded.returncode == 0, recorded.stderr
-    shown = _without_the_database_stack(config, "preview", "1", *now)
+    shown = run_without_database_stack(config, "preview", "1", *now)
     assert shown.stdout.startswith("# email to sonoivu@tinh.example at 2027-"), shown.stdout[:200]
-
-
-def _without_the_database_stack(config: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    """`reminder --config CONFIG COMMAND…` in a new process that must exit 0 having imported
-    none of sqlalchemy, sqlmodel, alembic."""
-    probe = (
-        "import sys, runpy; sys.argv = ['reminder', *sys.argv[1:]]\n"
-        "try:\n    runpy.run_module('reminder', run_name='__main__')\n"
-        "except SystemExit as e:\n    assert not e.code, e.code\n"
-        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic') if m in sys.modules)\n"
-        "print('HEAVY', heavy, file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "--config", str(config), *command],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=config.parent,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "HEAVY []" in done.stderr, done.stderr[-300:]
-    return done

@@ -111,8 +111,8 @@ async def _run_once(settings: Settings, now: datetime) -> int:
 
 def send_test(args: argparse.Namespace) -> int:
     """Send a test message through the configured channel, to check credentials."""
+    from reminder.channels import make_channels
     from reminder.channels.base import ChannelError
-    from reminder.dispatch import make_channels
     from reminder.render import Renderer
 
     settings = settings_of(args)
