@@ -288,3 +288,29 @@ def deadlines(
                 )
     found.sort(key=lambda item: item[:3])
     return [item[3] for item in found]
+
+
+DeadlineMemo = dict[tuple[object, ...], list[Deadline]]
+
+
+def deadlines_by_shape(
+    task: Task,
+    cal: WorkCalendar,
+    first: date,
+    last: date,
+    default_rule: DayOffRule,
+    memo: DeadlineMemo,
+) -> list[Deadline]:
+    """deadlines(task, …), from another task of the same shape met before (kept in `memo`)
+    if there is one: the deadlines depend on the task's timing, trigger date, day-off rule
+    and milestones, and on nothing else but its id (many tasks are "Hằng năm", due 15/12)."""
+    shape = (task.timing, task.trigger_date, task.day_off_rule, task.milestones, first, last)
+    same = memo.get(shape)
+    if same is None:
+        memo[shape] = found = deadlines(task, cal, first, last, default_rule)
+        return found
+    if not same or same[0].task_id == task.id:
+        return same
+    return [
+        Deadline(task.id, d.occurrence, d.milestone_id, d.nominal, d.due, d.reasons) for d in same
+    ]

@@ -29,7 +29,6 @@ from operator import attrgetter
 
 from reminder.model import (
     Catalog,
-    DayOffRule,
     Deadline,
     LeadTimes,
     LeadUnit,
@@ -37,7 +36,7 @@ from reminder.model import (
     Role,
     Task,
 )
-from reminder.occurrences import deadlines
+from reminder.occurrences import DeadlineMemo, deadlines, deadlines_by_shape
 from reminder.recipients import Recipient, task_recipients
 from reminder.status import occurrence_year
 from reminder.workdays import WorkCalendar
@@ -68,7 +67,7 @@ class _Shared:
 
     rungs: dict[tuple[date, LeadTimes], list[tuple[Rung, str, datetime]]]
     windows: dict[tuple[LeadTimes, ...], tuple[date, date]]
-    deadlines: dict[tuple[object, ...], list[Deadline]]
+    deadlines: DeadlineMemo
 
     @classmethod
     def new(cls) -> _Shared:
@@ -163,7 +162,8 @@ def task_reminders(
     window = tuple(ladders.values())
     if (span := memo.windows.get(window)) is None:
         span = memo.windows[window] = _deadline_window(since, until, window, cal)
-    for deadline in _task_deadlines(task, cal, span, catalog.calendar.day_off_rule, memo):
+    rule = catalog.calendar.day_off_rule
+    for deadline in deadlines_by_shape(task, cal, *span, rule, memo.deadlines):
         if _is_done(deadline, done):
             continue
         for role, ladder in ladders.items():
@@ -175,24 +175,6 @@ def task_reminders(
             for rung, tag, send_at in steps:
                 if since <= send_at <= until:
                     yield from _for_recipients(deadline, rung, tag, send_at, role, by_role[role])
-
-
-def _task_deadlines(
-    task: Task, cal: WorkCalendar, span: tuple[date, date], rule: DayOffRule, memo: _Shared
-) -> list[Deadline]:
-    """deadlines(task, cal, *span, rule), from another task of the same shape if there is one:
-    the deadlines depend on the task's timing, trigger date, day-off rule and milestones, and
-    on nothing else but its id."""
-    shape = (task.timing, task.trigger_date, task.day_off_rule, task.milestones, span)
-    same = memo.deadlines.get(shape)
-    if same is None:
-        memo.deadlines[shape] = found = deadlines(task, cal, span[0], span[1], rule)
-        return found
-    if not same or same[0].task_id == task.id:
-        return same
-    return [
-        Deadline(task.id, d.occurrence, d.milestone_id, d.nominal, d.due, d.reasons) for d in same
-    ]
 
 
 def ladder_for(catalog: Catalog, task: Task, role: Role) -> LeadTimes:

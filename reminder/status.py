@@ -39,7 +39,6 @@ from datetime import date, datetime
 from reminder.model import (
     Catalog,
     Completion,
-    DayOffRule,
     Deadline,
     Frequency,
     Milestone,
@@ -47,8 +46,8 @@ from reminder.model import (
     Task,
     number_key,
 )
+from reminder.occurrences import DeadlineMemo, deadlines_by_shape, occurrences
 from reminder.occurrences import deadlines as task_deadlines
-from reminder.occurrences import occurrences
 from reminder.recipients import successor
 from reminder.workdays import WorkCalendar
 
@@ -159,36 +158,13 @@ def period_deadlines(
     rule = catalog.calendar.day_off_rule
     plans = catalog.plans or {catalog.plan.id: catalog.plan}
     signed = {pid: p.signed_on for pid, p in plans.items() if p.signed_on is not None}
-    shapes: dict[tuple[object, ...], list[Deadline]] = {}
+    shapes: DeadlineMemo = {}
     return [
         d
         for task in catalog.tasks
         if task.enabled and (only is None or task.id in only)
-        for d in _deadlines(task, cal, first, last, rule, shapes)
+        for d in deadlines_by_shape(task, cal, first, last, rule, shapes)
         if d.due >= signed.get(task.plan or catalog.plan.id, d.due)
-    ]
-
-
-def _deadlines(
-    task: Task,
-    cal: WorkCalendar,
-    first: date,
-    last: date,
-    rule: DayOffRule,
-    shapes: dict[tuple[object, ...], list[Deadline]],
-) -> list[Deadline]:
-    """task_deadlines(task, …), from a task of the same shape met before if there is one:
-    the deadlines depend on the timing, trigger date, day-off rule and milestones, and on
-    nothing else but the task's id (as the planner's _task_deadlines)."""
-    shape = (task.timing, task.trigger_date, task.day_off_rule, task.milestones)
-    same = shapes.get(shape)
-    if same is None:
-        shapes[shape] = found = task_deadlines(task, cal, first, last, rule)
-        return found
-    if not same or same[0].task_id == task.id:
-        return same
-    return [
-        Deadline(task.id, d.occurrence, d.milestone_id, d.nominal, d.due, d.reasons) for d in same
     ]
 
 

@@ -259,7 +259,7 @@ def test_the_weekly_summary_looks_past_its_days_ahead_only_in_work_done_that_wee
     """Deadlines after the summary's ahead_days are planned only for tasks with a completion
     recorded in the last week (done early), and the summary lists the same as from every
     task's deadlines over the whole span: what is due soon, overdue, and done early."""
-    from reminder import status
+    from reminder import occurrences, status
     from reminder.followup import summary_context
     from reminder.model import Completion
 
@@ -274,13 +274,13 @@ def test_the_weekly_summary_looks_past_its_days_ahead_only_in_work_done_that_wee
         )
     }
     planned: list[tuple[str, date]] = []
-    real = status.task_deadlines
+    real = occurrences.deadlines
 
     def counted(task: Any, cal: Any, first: date, last: date, day_off: Any) -> Any:
         planned.append((task.id, last))
         return real(task, cal, first, last, day_off)
 
-    monkeypatch.setattr(status, "task_deadlines", counted)
+    monkeypatch.setattr(occurrences, "deadlines", counted)
     context = summary_context(CATALOG, rule, done, monday, CAL)
     ahead = today + timedelta(days=rule.ahead_days)
     assert [t for t, last in planned if last > ahead] == [early.task_id]

@@ -203,18 +203,18 @@ def test_tasks_of_one_shape_have_their_deadlines_computed_once(
     milestones): a second task of TET's shape gets the same dates under its own id."""
     from dataclasses import replace
 
-    from reminder import status
+    from reminder import occurrences
 
     twin = replace(TET, id="tet2", number="4", lead="stc")
     catalog = replace(CATALOG, tasks=(TET, MERGED, twin))
     calls: list[str] = []
-    real = status.task_deadlines
+    real = occurrences.deadlines
 
     def counted(t: Task, *args: object) -> object:
         calls.append(t.id)
         return real(t, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(status, "task_deadlines", counted)
+    monkeypatch.setattr(occurrences, "deadlines", counted)
     found = period_deadlines(catalog, date(2026, 1, 1), date(2027, 12, 31), CAL)
     assert calls == ["tet", "kh"]
     mine = [(d.occurrence, d.nominal, d.due, d.reasons) for d in found if d.task_id == "tet"]
