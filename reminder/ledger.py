@@ -34,7 +34,7 @@ import logging
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -344,6 +344,18 @@ def _sqlite_executemany(conn: Connection, stmt: sa.Update, rows: list[dict[str, 
     parameters converted once per distinct value; returns the rows changed. SQLAlchemy
     processes every parameter of every row in Python, which cost more than the UPDATEs."""
     sql, names, fixed, processors = _compiled(stmt, conn.dialect)
+    return int(conn.exec_driver_sql(sql, _bound(rows, names, processors, fixed)).rowcount)
+
+
+def _bound(
+    rows: Iterable[Mapping[str, Any]],
+    names: Sequence[str],
+    processors: Mapping[str, Callable[[Any], Any]],
+    fixed: Mapping[str, Any],
+) -> list[tuple[Any, ...]]:
+    """Each row's values in the order of `names`, converted for the driver once per distinct
+    value (a batch holds the same few instants and dates in every row); a name a row lacks
+    takes its `fixed` value."""
     seen: dict[tuple[str, Any], Any] = {}
     table = []
     for row in rows:
@@ -358,7 +370,7 @@ def _sqlite_executemany(conn: Connection, stmt: sa.Update, rows: list[dict[str, 
                 v = seen[name, v] if (name, v) in seen else seen.setdefault((name, v), process(v))
             values.append(v)
         table.append(tuple(values))
-    return int(conn.exec_driver_sql(sql, table).rowcount)
+    return table
 
 
 @functools.lru_cache(maxsize=8)
@@ -627,14 +639,12 @@ class Ledger:
         # values converted here once per distinct value: SQLAlchemy processed each of the 21
         # parameters of each row in Python (~2/3 of a claim of 800 rows).
         names = _pg_insert_columns()
-        table = [[row[c] for c in names] for row in rows]
-        for i, c in enumerate(names):
-            process = _D.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-            if process is not None:
-                done: dict[Any, Any] = {}  # the same few instants and dates in every row
-                for values in table:
-                    v = values[i]
-                    values[i] = done[v] if v in done else done.setdefault(v, process(v))
+        processors = {
+            c: process
+            for c in names
+            if (process := _D.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+        }
+        table = _bound(rows, names, processors, {})
         per = max(1, conn.dialect.insertmanyvalues_max_parameters // len(names))
         won: list[str] = []
         for start in range(0, len(table), per):
