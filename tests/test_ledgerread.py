@@ -107,7 +107,7 @@ def test_report_history_and_upcoming_import_no_database_stack(tmp_path: Path) ->
     assert (ledger.stat().st_mtime_ns, ledger.read_bytes()) == before
 
 
-def test_done_list_reads_the_events_as_the_ledger_doesrun_without_database_stack(
+def test_done_list_reads_the_events_as_the_ledger_does_without_the_database_stack(
     tmp_path: Path,
 ) -> None:
     """`done --list` reads the completion events (records, a correction, an undo) through
@@ -140,7 +140,7 @@ def test_done_list_reads_the_events_as_the_ledger_doesrun_without_database_stack
     assert line.startswith("#1  ") and "  done  " in line and "on 20/11/2026" in line
 
 
-def test_preview_reads_the_recordsrun_without_database_stack(tmp_path: Path) -> None:
+def test_preview_reads_the_records_without_the_database_stack(tmp_path: Path) -> None:
     """`preview` (the next message of a task, its finished work left out) imports no
     SQLAlchemy, SQLModel or alembic: the digest grouping lives in reminder.render."""
     config = copy_shipped(tmp_path)
