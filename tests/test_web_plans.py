@@ -115,5 +115,5 @@ async def test_task_page_names_its_plan_and_one_plan_has_no_plan_filter(tmp_path
         await site.login()
         _, page, _ = await site.get("/?nam=2026")
     assert 'name="ke-hoach"' not in page and "Tổng hợp theo kế hoạch" not in page
-    assert "Chậm, quá hạn ở" not in page
+    assert "Chậm, quá hạn trong kế hoạch" not in page
     assert "Hệ thống nhắc hạn thực hiện Kế hoạch phát triển nguồn nhân lực" in page
